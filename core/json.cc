@@ -1,0 +1,114 @@
+#include "core/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace ledgerflow::json {
+namespace {
+
+constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
+                                 rapidjson::kParseValidateEncodingFlag |
+                                 rapidjson::kParseFullPrecisionFlag;
+
+// Depth check without recursion, so that a hostile document cannot blow the stack.
+int DepthIterative(const Value& root) {
+  struct Frame { const Value* v; int depth; };
+  std::vector<Frame> stack{{&root, 0}};
+  int max_depth = 0;
+  while (!stack.empty()) {
+    Frame f = stack.back();
+    stack.pop_back();
+    if (f.v->IsObject()) {
+      max_depth = std::max(max_depth, f.depth + 1);
+      for (auto& m : f.v->GetObject()) stack.push_back({&m.value, f.depth + 1});
+    } else if (f.v->IsArray()) {
+      max_depth = std::max(max_depth, f.depth + 1);
+      for (auto& e : f.v->GetArray()) stack.push_back({&e, f.depth + 1});
+    }
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+StatusOr<Document> Parse(std::string_view text) {
+  Document doc;
+  doc.Parse<kParseFlags>(text.data(), text.size());
+  if (doc.HasParseError()) {
+    return InvalidArgument(std::string("Malformed JSON at offset ") +
+                           std::to_string(doc.GetErrorOffset()) + ": " +
+                           rapidjson::GetParseError_En(doc.GetParseError()))
+        .WithReason("malformed_json");
+  }
+  if (DepthIterative(doc) > kMaxDepth) {
+    return InvalidArgument("JSON nested deeper than " + std::to_string(kMaxDepth) +
+                           " levels")
+        .WithReason("malformed_json");
+  }
+  return doc;
+}
+
+std::string Serialize(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string SerializePretty(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+  writer.SetIndent(' ', 2);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Document Clone(const Value& value) {
+  Document doc;
+  doc.CopyFrom(value, doc.GetAllocator());
+  return doc;
+}
+
+int Depth(const Value& value) { return DepthIterative(value); }
+
+const Value* Find(const Value& object, std::string_view key) {
+  if (!object.IsObject()) return nullptr;
+  auto it = object.FindMember(
+      Value(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+  return it == object.MemberEnd() ? nullptr : &it->value;
+}
+
+std::optional<std::string> GetString(const Value& object, std::string_view key) {
+  const Value* v = Find(object, key);
+  if (!v || !v->IsString()) return std::nullopt;
+  return std::string(v->GetString(), v->GetStringLength());
+}
+
+std::optional<int64_t> GetInt(const Value& object, std::string_view key) {
+  const Value* v = Find(object, key);
+  if (!v || !v->IsInt64()) return std::nullopt;
+  return v->GetInt64();
+}
+
+std::optional<bool> GetBool(const Value& object, std::string_view key) {
+  const Value* v = Find(object, key);
+  if (!v || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+
+const char* TypeName(const Value& value) {
+  switch (value.GetType()) {
+    case rapidjson::kNullType: return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType: return "boolean";
+    case rapidjson::kObjectType: return "object";
+    case rapidjson::kArrayType: return "array";
+    case rapidjson::kStringType: return "string";
+    case rapidjson::kNumberType: return "number";
+  }
+  return "unknown";
+}
+
+}  // namespace ledgerflow::json

@@ -1,0 +1,54 @@
+// Small helpers around RapidJSON shared by every module: safe parsing of untrusted
+// text, serialization, deep copy and typed lookups. Stateless and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "core/status.h"
+
+namespace ledgerflow::json {
+
+using Value = rapidjson::Value;
+using Document = rapidjson::Document;
+using Allocator = rapidjson::Document::AllocatorType;
+
+// Deepest nesting accepted from untrusted input; deeper documents are refused
+// so that recursive walks (diff, validation, serialization) cannot overflow the stack.
+inline constexpr int kMaxDepth = 64;
+
+// Parses `text` iteratively (no recursion), validating UTF-8 and keeping full
+// number precision. Returns InvalidArgument naming the offset of a syntax error,
+// or when nesting exceeds kMaxDepth.
+StatusOr<Document> Parse(std::string_view text);
+
+// Compact serialization; RapidJSON keeps member order, so Serialize(Parse(s)) is
+// stable for anything Serialize produced.
+std::string Serialize(const Value& value);
+std::string SerializePretty(const Value& value);
+
+// Deep copy of `value` into a new document.
+Document Clone(const Value& value);
+
+// Nesting depth of `value` (a scalar is 0).
+int Depth(const Value& value);
+
+// Typed member lookups; nullopt when absent or of another type.
+const Value* Find(const Value& object, std::string_view key);
+std::optional<std::string> GetString(const Value& object, std::string_view key);
+std::optional<int64_t> GetInt(const Value& object, std::string_view key);
+std::optional<bool> GetBool(const Value& object, std::string_view key);
+
+// A Value holding a copy of `s`.
+inline Value String(std::string_view s, Allocator& a) {
+  return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
+}
+
+// Name of the JSON type ("object", "array", "string", "number", "boolean", "null").
+const char* TypeName(const Value& value);
+
+}  // namespace ledgerflow::json

@@ -1,0 +1,59 @@
+// The stored event envelope and the shape of an append. Plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ledgerflow::events {
+
+using Position = uint64_t;  // global, gap-free, first event is 1
+using Version = uint64_t;   // per stream, first event is 1
+
+// Expected-version sentinels for Append.
+inline constexpr Version kAnyVersion = UINT64_MAX;  // no check
+inline constexpr Version kNoStream = 0;             // the stream must not exist yet
+
+// One event as stored: written once, never changed.
+struct Event {
+  Position position = 0;
+  std::string stream;
+  Version stream_version = 0;
+  std::string type;            // registered, stable name, e.g. "workflow.created"
+  int schema_version = 1;
+  std::string org;
+  std::string actor;           // API key id, or "system"
+  int64_t at_ms = 0;           // UTC milliseconds since the epoch
+  std::string request_id;
+  std::optional<Position> causation;
+  std::string data;            // compact JSON text
+  std::string prev_hash;       // hex SHA-256 of the org's previous event ("" for the first)
+  std::string hash;            // hex SHA-256(prev_hash || CanonicalBytes(event))
+};
+
+// An event to append; the store fills in position, version, time and hashes.
+struct NewEvent {
+  std::string type;
+  int schema_version = 1;
+  std::string data;  // compact JSON text (an object)
+  std::optional<Position> causation;
+};
+
+// Events appended atomically to one stream.
+struct AppendRequest {
+  std::string stream;
+  Version expected_version = kAnyVersion;
+  std::string org;
+  std::string actor;
+  std::string request_id;
+  std::vector<NewEvent> events;
+};
+
+struct AppendResult {
+  Position first_position = 0;
+  Position last_position = 0;
+  Version stream_version = 0;  // version of the stream after the append
+};
+
+}  // namespace ledgerflow::events

@@ -1,0 +1,52 @@
+#include "core/json.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace ledgerflow::json {
+namespace {
+
+TEST(JsonTest, ParseThenSerializeKeepsMemberOrder) {
+  auto doc = Parse(R"({"b":1,"a":[true,null,"x"],"c":{"z":1.5}})");
+  ASSERT_TRUE(doc.ok()) << doc.status().ToString();
+  EXPECT_EQ(Serialize(*doc), R"({"b":1,"a":[true,null,"x"],"c":{"z":1.5}})");
+}
+
+TEST(JsonTest, MalformedJsonIsInvalidArgumentWithOffset) {
+  auto doc = Parse(R"({"a": )");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(doc.status().reason(), "malformed_json");
+  EXPECT_NE(doc.status().message().find("offset"), std::string::npos);
+}
+
+TEST(JsonTest, DeepNestingIsRefusedWithoutCrashing) {
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  auto doc = Parse(deep);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.status().message().find("nested"), std::string::npos);
+}
+
+TEST(JsonTest, InvalidUtf8IsRefused) {
+  EXPECT_FALSE(Parse("\"\xff\xfe\"").ok());
+}
+
+TEST(JsonTest, NanAndCommentsAreRefused) {
+  EXPECT_FALSE(Parse("NaN").ok());
+  EXPECT_FALSE(Parse("{/* c */}").ok());
+}
+
+TEST(JsonTest, TypedLookups) {
+  auto doc = Parse(R"({"s":"x","i":3,"b":true})");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(GetString(*doc, "s"), "x");
+  EXPECT_EQ(GetInt(*doc, "i"), 3);
+  EXPECT_EQ(GetBool(*doc, "b"), true);
+  EXPECT_EQ(GetString(*doc, "i"), std::nullopt);
+  EXPECT_EQ(Find(*doc, "missing"), nullptr);
+}
+
+}  // namespace
+}  // namespace ledgerflow::json
