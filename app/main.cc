@@ -1,2 +1,255 @@
+// ledgerflow: the server and its offline tools over one data directory.
+#include <csignal>
 #include <cstdio>
-int main() { std::puts("ledgerflow"); return 0; }
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "app/cli.h"
+#include "events/chain.h"
+#include "events/codec.h"
+#include "service/ledger.h"
+
+namespace ledgerflow::app {
+namespace {
+
+const FlagSpec kDataDir{"data-dir", "LEDGERFLOW_DATA_DIR", "./data", "data directory"};
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "ledgerflow: %s\n", message.c_str());
+  return 1;
+}
+
+// Prints replay progress on a terminal only, so logs and pipes stay clean.
+std::function<void(events::Position)> ProgressPrinter(const char* what) {
+  if (!isatty(STDERR_FILENO)) return nullptr;
+  return [what](events::Position p) { std::fprintf(stderr, "\r%s: position %lu", what, p); };
+}
+
+StatusOr<std::unique_ptr<service::Ledger>> OpenLedger(const Flags& flags,
+                                                      bool allow_scripts = false) {
+  service::LedgerOptions options;
+  options.data_dir = flags.Get("data-dir");
+  options.allow_scripts = allow_scripts;
+  auto ledger = service::Ledger::Open(options, ProgressPrinter("catching up"));
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+  return ledger;
+}
+
+int Serve(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {
+      kDataDir,
+      {"host", "LEDGERFLOW_HOST", "127.0.0.1", "address to listen on"},
+      {"port", "LEDGERFLOW_PORT", "8080", "port to listen on (0: any free port)"},
+      {"threads", "LEDGERFLOW_THREADS", "2", "HTTP worker threads"},
+      {"max-body-bytes", "LEDGERFLOW_MAX_BODY_BYTES", "1048576", "largest request body"},
+      {"allow-scripts", "LEDGERFLOW_ALLOW_SCRIPTS", "", "accept script steps", true},
+  };
+  const char* summary =
+      "Starts the HTTP API on the data directory. On an empty directory it creates the\n"
+      "organisation 'default' and prints a one-time owner API key.";
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (flags.help()) return std::printf("%s", Usage("serve", summary, specs).c_str()), 0;
+
+  // Block the stop signals before any thread starts, so that only sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto ledger = OpenLedger(flags, flags.Has("allow-scripts"));
+  if (!ledger.ok()) return Fail(ledger.status().ToString());
+
+  auto orgs = (*ledger)->key_view().ListOrgs();
+  if (!orgs.ok()) return Fail(orgs.status().ToString());
+  std::string first_key;
+  if (orgs->empty()) {
+    service::Caller system{"default", "system", core::Role::kOwner, "setup"};
+    auto key = (*ledger)->keys().CreateKey(system, "default", "initial owner key",
+                                           core::Role::kOwner);
+    if (!key.ok()) return Fail(key.status().ToString());
+    first_key = key->token;
+  }
+
+  api::ServerOptions options;
+  options.host = flags.Get("host");
+  try {
+    options.port = static_cast<uint16_t>(std::stoi(flags.Get("port")));
+    options.threads = std::stoi(flags.Get("threads"));
+    options.max_body_bytes = std::stoul(flags.Get("max-body-bytes"));
+  } catch (const std::exception&) {
+    return Fail("--port, --threads and --max-body-bytes take numbers");
+  }
+  api::Server server(**ledger, options);
+  if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
+
+  std::printf("Ledgerflow listening on http://%s:%u (data: %s)\n", options.host.c_str(),
+              server.port(), flags.Get("data-dir").c_str());
+  if (!first_key.empty()) {
+    std::printf("Owner API key for organisation 'default' (shown once, keep it safe):\n  %s\n",
+                first_key.c_str());
+    std::printf("Try: curl -H 'Authorization: Bearer %s' http://%s:%u/api/workflows\n",
+                first_key.c_str(), options.host.c_str(), server.port());
+  }
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  std::printf("Stopping (signal %d)\n", signal);
+  server.Stop();
+  return 0;
+}
+
+int KeysCreate(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {
+      kDataDir,
+      {"org", "", "", "organisation id (created on first use)"},
+      {"role", "", "viewer", "viewer, editor, admin or owner"},
+      {"name", "", "cli key", "a label for the key"},
+  };
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 3)) return Fail(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("keys create", "Creates an API key and prints it once "
+                                                  "(the server must be stopped).",
+                                   specs).c_str()), 0;
+  }
+  if (flags.Get("org").empty()) return Fail("--org is required");
+  auto role = core::ParseRole(flags.Get("role"));
+  if (!role) return Fail("--role must be viewer, editor, admin or owner");
+  auto ledger = OpenLedger(flags);
+  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  service::Caller system{flags.Get("org"), "system", core::Role::kOwner, "cli"};
+  auto key = (*ledger)->keys().CreateKey(system, flags.Get("org"), flags.Get("name"), *role);
+  if (!key.ok()) return Fail(key.status().ToString());
+  std::printf("%s\n", key->token.c_str());
+  return 0;
+}
+
+int Rebuild(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {kDataDir};
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("rebuild", "Drops every read model and replays the log "
+                                              "from position 0 (the server must be stopped).",
+                                   specs).c_str()), 0;
+  }
+  auto ledger = OpenLedger(flags);
+  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  Status s = (*ledger)->runner().Rebuild(ProgressPrinter("rebuilding"));
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+  if (!s.ok()) return Fail(s.ToString());
+  std::printf("rebuilt read models from %lu events\n", (*ledger)->store().HeadPosition());
+  return 0;
+}
+
+// Verifies the log in the data directory, or an NDJSON export with --file.
+int Verify(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {kDataDir, {"file", "", "", "verify an NDJSON export instead"}};
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("verify", "Recomputes every org's hash chain; exits 1 "
+                                             "naming the first bad position.",
+                                   specs).c_str()), 0;
+  }
+  events::ChainVerifier verifier;
+  Status status;
+  if (!flags.Get("file").empty()) {
+    std::ifstream in(flags.Get("file"));
+    if (!in) return Fail("cannot read " + flags.Get("file"));
+    std::string line;
+    uint64_t line_no = 0;
+    while (status.ok() && std::getline(in, line)) {
+      ++line_no;
+      if (line.empty()) continue;
+      auto event = events::DecodeEvent(line);
+      if (!event.ok()) {
+        status = DataLoss("line " + std::to_string(line_no) + " is not an event: " +
+                          event.status().message());
+        break;
+      }
+      status = verifier.Feed(*event);
+    }
+  } else {
+    auto ledger = OpenLedger(flags);
+    if (!ledger.ok()) return Fail(ledger.status().ToString());
+    Status read = (*ledger)->store().ReadAll(1, [&](const events::Event& e) {
+      status = verifier.Feed(e);
+      return status.ok();
+    });
+    if (status.ok()) status = read;
+  }
+  if (!status.ok()) {
+    std::printf("FAILED: %s\n", status.message().c_str());
+    return 1;
+  }
+  std::printf("ok: %lu events, %zu org chains verified\n", verifier.checked(),
+              verifier.heads().size());
+  return 0;
+}
+
+int Export(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {kDataDir, {"org", "", "", "only this organisation's events"}};
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("export", "Writes the log as NDJSON to stdout, one event "
+                                             "per line (verify it with verify --file).",
+                                   specs).c_str()), 0;
+  }
+  auto ledger = OpenLedger(flags);
+  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  std::string org = flags.Get("org");
+  Status read = (*ledger)->store().ReadAll(1, [&](const events::Event& e) {
+    if (org.empty() || e.org == org) std::cout << events::EncodeEvent(e) << '\n';
+    return static_cast<bool>(std::cout);
+  });
+  std::cout.flush();
+  if (!read.ok()) return Fail(read.ToString());
+  return 0;
+}
+
+int Help() {
+  std::printf(
+      "usage: ledgerflow COMMAND [flags]\n\n"
+      "commands:\n"
+      "  serve          start the HTTP API\n"
+      "  keys create    create an API key (prints it once)\n"
+      "  rebuild        drop the read models and replay the log\n"
+      "  verify         recompute the hash chains (--file: an export)\n"
+      "  export         write the log as NDJSON\n\n"
+      "'ledgerflow COMMAND --help' describes each.\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace ledgerflow::app
+
+int main(int argc, char** argv) {
+  using namespace ledgerflow::app;
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command == "serve") return Serve(argc, argv);
+  if (command == "keys" && argc > 2 && std::string(argv[2]) == "create") {
+    return KeysCreate(argc, argv);
+  }
+  if (command == "rebuild") return Rebuild(argc, argv);
+  if (command == "verify") return Verify(argc, argv);
+  if (command == "export") return Export(argc, argv);
+  if (command == "" || command == "help" || command == "--help" || command == "-h") {
+    return Help();
+  }
+  if (command == "keys") {
+    std::fprintf(stderr, "usage: ledgerflow keys create --org O --role R [--data-dir D]\n");
+    return 2;
+  }
+  std::fprintf(stderr, "ledgerflow: unknown command '%s'\n", command.c_str());
+  Help();
+  return 2;
+}

@@ -1,1 +1,189 @@
-// placeholder
+#include "projections/workflow_projection.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <utility>
+
+#include "projections/key_encoding.h"
+
+namespace ledgerflow::projections {
+namespace {
+
+// Key layout (org ids never contain '/'):
+//   wf/<org>/<id>                   -> full state (with definition)
+//   wfv/<org>/<id>/<BE version>     -> version record
+//   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
+std::string StateKey(std::string_view org, std::string_view id) {
+  return "wf/" + std::string(org) + "/" + std::string(id);
+}
+std::string VersionPrefix(std::string_view org, std::string_view id) {
+  return "wfv/" + std::string(org) + "/" + std::string(id) + "/";
+}
+std::string VersionKey(std::string_view org, std::string_view id, int64_t version) {
+  return VersionPrefix(org, id) + EncodeBigEndian64(static_cast<uint64_t>(version));
+}
+std::string ListPrefix(std::string_view org) { return "wfl/" + std::string(org) + "/"; }
+std::string ListKey(std::string_view org, uint64_t created_position) {
+  return ListPrefix(org) + EncodeBigEndian64(~created_position);
+}
+
+bool IsWorkflowStream(std::string_view stream) { return stream.starts_with("workflow-"); }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool Matches(const core::WorkflowState& s, const WorkflowListQuery& q,
+             const std::string& q_lower) {
+  if (q.status && s.status != *q.status) return false;
+  if (q.trigger_type && s.trigger_type != *q.trigger_type) return false;
+  if (q.project_id && s.project_id != *q.project_id) return false;
+  if (q.tag && std::find(s.tags.begin(), s.tags.end(), *q.tag) == s.tags.end()) return false;
+  if (q.q && Lower(s.name).find(q_lower) == std::string::npos &&
+      Lower(s.description).find(q_lower) == std::string::npos) {
+    return false;
+  }
+  return true;
+}
+
+// Folds an event into `state`; returns a version record when one was made.
+StatusOr<std::optional<core::VersionRecord>> Fold(core::WorkflowState& state,
+                                                  const events::Event& e) {
+  auto data = json::Parse(e.data);
+  if (!data.ok()) {
+    return DataLoss("event " + std::to_string(e.position) + " has unreadable data");
+  }
+  core::EventMeta meta{e.position, e.stream_version, e.at_ms, e.actor};
+  return core::EvolveWorkflow(state, e.type, *data, meta);
+}
+
+}  // namespace
+
+std::vector<std::string> WorkflowProjection::KeyPrefixes() const {
+  return {"wf/", "wfv/", "wfl/"};
+}
+
+Status WorkflowProjection::Apply(std::span<const events::Event> events,
+                                 events::KvBatch& batch) {
+  // States touched by this group, so that several events of one workflow in one
+  // group fold on top of each other before anything is written.
+  std::map<std::pair<std::string, std::string>, core::WorkflowState> touched;
+  for (const events::Event& e : events) {
+    if (!IsWorkflowStream(e.stream)) continue;
+    std::string id = e.stream.substr(std::string_view("workflow-").size());
+    auto key = std::make_pair(e.org, id);
+    auto it = touched.find(key);
+    if (it == touched.end()) {
+      auto loaded = Get(e.org, id);
+      if (!loaded.ok()) return loaded.status();
+      it = touched.emplace(key, loaded->value_or(core::WorkflowState{})).first;
+    }
+    core::WorkflowState& state = it->second;
+    auto record = Fold(state, e);
+    if (!record.ok()) return record.status();
+    if (record->has_value()) {
+      batch.Put(VersionKey(e.org, id, (*record)->version), core::EncodeVersionRecord(**record));
+    }
+  }
+  for (auto& [key, state] : touched) {
+    const auto& [org, id] = key;
+    batch.Put(StateKey(org, id), core::EncodeWorkflowState(state));
+    if (state.deleted) {
+      batch.Delete(ListKey(org, state.created_position));
+    } else {
+      core::WorkflowState summary = state;
+      summary.definition = "{}";
+      batch.Put(ListKey(org, state.created_position), core::EncodeWorkflowState(summary));
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::optional<core::WorkflowState>> WorkflowProjection::Get(
+    std::string_view org, std::string_view id) const {
+  auto value = kv_.Get(StateKey(org, id));
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<core::WorkflowState>();
+  auto state = core::DecodeWorkflowState(**value);
+  if (!state.ok()) return state.status();
+  return std::optional<core::WorkflowState>(std::move(*state));
+}
+
+StatusOr<std::optional<core::VersionRecord>> WorkflowProjection::GetVersion(
+    std::string_view org, std::string_view id, int64_t version) const {
+  if (version < 1) return std::optional<core::VersionRecord>();
+  auto value = kv_.Get(VersionKey(org, id, version));
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<core::VersionRecord>();
+  auto record = core::DecodeVersionRecord(**value);
+  if (!record.ok()) return record.status();
+  return std::optional<core::VersionRecord>(std::move(*record));
+}
+
+StatusOr<WorkflowList> WorkflowProjection::List(std::string_view org,
+                                                const WorkflowListQuery& query) const {
+  WorkflowList out;
+  std::string q_lower = query.q ? Lower(*query.q) : std::string();
+  Status decode_status;
+  Status scan = kv_.Scan(ListPrefix(org), "", [&](std::string_view, std::string_view value) {
+    auto state = core::DecodeWorkflowState(value);
+    if (!state.ok()) {
+      decode_status = state.status();
+      return false;
+    }
+    if (!Matches(*state, query, q_lower)) return true;
+    if (out.total >= query.offset && out.workflows.size() < query.limit) {
+      out.workflows.push_back(std::move(*state));
+    }
+    ++out.total;
+    return true;
+  });
+  LF_RETURN_IF_ERROR(scan);
+  LF_RETURN_IF_ERROR(decode_status);
+  return out;
+}
+
+StatusOr<VersionList> WorkflowProjection::ListVersions(std::string_view org,
+                                                       std::string_view id, size_t limit,
+                                                       size_t offset) const {
+  auto state = Get(org, id);
+  if (!state.ok()) return state.status();
+  if (!state->has_value() || !(*state)->exists()) {
+    return NotFound("Workflow not found").WithReason("not_found");
+  }
+  VersionList out;
+  const int64_t newest = (*state)->version;
+  out.total = static_cast<size_t>(newest);
+  for (int64_t v = newest - static_cast<int64_t>(offset);
+       v >= 1 && out.versions.size() < limit; --v) {
+    auto record = GetVersion(org, id, v);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return DataLoss("version " + std::to_string(v) + " is missing");
+    (*record)->definition.clear();
+    out.versions.push_back(std::move(**record));
+  }
+  return out;
+}
+
+StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::string_view org,
+                                           std::string_view id, int64_t at_ms) {
+  auto events = store.ReadStream(core::WorkflowStream(id));
+  if (!events.ok()) return events.status();
+  core::WorkflowState state;
+  for (const events::Event& e : *events) {
+    if (e.org != org) break;  // another org's workflow: absent
+    if (e.at_ms > at_ms) break;
+    auto record = Fold(state, e);
+    if (!record.ok()) return record.status();
+  }
+  if (!state.exists()) {
+    return NotFound("Workflow did not exist at that time").WithReason("not_found");
+  }
+  return state;
+}
+
+}  // namespace ledgerflow::projections

@@ -1,0 +1,119 @@
+#include "api/request_parsing.h"
+
+#include <charconv>
+
+namespace ledgerflow::api {
+namespace {
+
+Status BadField(const char* field, const char* expected, const json::Value& got) {
+  return InvalidArgument(std::string("'") + field + "' must be " + expected + ", got " +
+                         json::TypeName(got))
+      .WithReason("invalid_field");
+}
+
+}  // namespace
+
+StatusOr<json::Document> ParseObjectBody(const ApiRequest& request) {
+  if (request.body().empty()) {
+    return InvalidArgument("The request body must be a JSON object").WithReason("invalid_body");
+  }
+  auto doc = json::Parse(request.body());
+  if (!doc.ok()) return doc.status();
+  if (!doc->IsObject()) {
+    return InvalidArgument(std::string("The request body must be a JSON object, got ") +
+                           json::TypeName(*doc))
+        .WithReason("invalid_body");
+  }
+  return doc;
+}
+
+StatusOr<std::optional<std::string>> OptionalString(const json::Value& body, const char* field) {
+  const json::Value* v = json::Find(body, field);
+  if (v == nullptr || v->IsNull()) return std::optional<std::string>();
+  if (!v->IsString()) return BadField(field, "a string", *v);
+  return std::optional<std::string>(std::string(v->GetString(), v->GetStringLength()));
+}
+
+StatusOr<std::optional<int64_t>> OptionalInt(const json::Value& body, const char* field) {
+  const json::Value* v = json::Find(body, field);
+  if (v == nullptr || v->IsNull()) return std::optional<int64_t>();
+  if (!v->IsInt64()) return BadField(field, "an integer", *v);
+  return std::optional<int64_t>(v->GetInt64());
+}
+
+StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(const json::Value& body,
+                                                                      const char* field) {
+  const json::Value* v = json::Find(body, field);
+  if (v == nullptr || v->IsNull()) return std::optional<std::vector<std::string>>();
+  if (!v->IsArray()) return BadField(field, "an array of strings", *v);
+  std::vector<std::string> out;
+  for (const auto& e : v->GetArray()) {
+    if (!e.IsString()) return BadField(field, "an array of strings", *v);
+    out.emplace_back(e.GetString(), e.GetStringLength());
+  }
+  return std::optional<std::vector<std::string>>(std::move(out));
+}
+
+StatusOr<int64_t> ParseInt(std::string_view text, const char* what, int64_t min, int64_t max) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < min || value > max) {
+    return InvalidArgument(std::string("'") + what + "' must be an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+                           std::string(text.substr(0, 64)) + "'")
+        .WithReason("invalid_parameter");
+  }
+  return value;
+}
+
+StatusOr<int64_t> QueryInt(const ApiRequest& request, const char* name, int64_t fallback,
+                           int64_t min, int64_t max) {
+  auto v = request.query(name);
+  if (!v) return fallback;
+  return ParseInt(*v, name, min, max);
+}
+
+StatusOr<int64_t> RequiredQueryInt(const ApiRequest& request, const char* name, int64_t min,
+                                   int64_t max) {
+  auto v = request.query(name);
+  if (!v) {
+    return InvalidArgument(std::string("Query parameter '") + name + "' is required")
+        .WithReason("invalid_parameter");
+  }
+  return ParseInt(*v, name, min, max);
+}
+
+StatusOr<std::optional<int64_t>> IfMatchVersion(const ApiRequest& request) {
+  auto h = request.header("If-Match");
+  if (!h) return std::optional<int64_t>();
+  std::string_view v = *h;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v == "*") return std::optional<int64_t>();
+  if (v.starts_with("W/")) v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  auto n = ParseInt(v, "If-Match", 1, INT64_MAX);
+  if (!n.ok()) {
+    return InvalidArgument("If-Match must be a workflow version ETag such as \"3\"")
+        .WithReason("invalid_parameter");
+  }
+  return std::optional<int64_t>(*n);
+}
+
+StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
+                                                 const json::Value* body) {
+  auto header = IfMatchVersion(request);
+  if (!header.ok()) return header.status();
+  std::optional<int64_t> in_body;
+  if (body != nullptr) {
+    auto v = OptionalInt(*body, "expected_version");
+    if (!v.ok()) return v.status();
+    in_body = *v;
+  }
+  if (*header && in_body && **header != *in_body) {
+    return InvalidArgument("If-Match and expected_version disagree").WithReason("invalid_body");
+  }
+  return *header ? *header : in_body;
+}
+
+}  // namespace ledgerflow::api

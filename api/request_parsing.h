@@ -1,0 +1,42 @@
+// Reading request bodies and parameters into typed values, with the error messages
+// clients see. Everything returns InvalidArgument naming the field.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/router.h"
+#include "core/json.h"
+
+namespace ledgerflow::api {
+
+// The body as a JSON object ("malformed_json" / "invalid_body" otherwise).
+StatusOr<json::Document> ParseObjectBody(const ApiRequest& request);
+
+// Optional typed members of a body object: nullopt when absent (or null), an error
+// when present with the wrong type.
+StatusOr<std::optional<std::string>> OptionalString(const json::Value& body, const char* field);
+StatusOr<std::optional<int64_t>> OptionalInt(const json::Value& body, const char* field);
+StatusOr<std::optional<std::vector<std::string>>> OptionalStringArray(const json::Value& body,
+                                                                      const char* field);
+
+// A query parameter as an integer in [min, max]; `fallback` when absent.
+StatusOr<int64_t> QueryInt(const ApiRequest& request, const char* name, int64_t fallback,
+                           int64_t min, int64_t max);
+// A required integer query parameter in [min, max].
+StatusOr<int64_t> RequiredQueryInt(const ApiRequest& request, const char* name, int64_t min,
+                                   int64_t max);
+
+// The version in an If-Match header ("3", "\"3\"", W/"3"); nullopt when absent or
+// "*"; InvalidArgument when unreadable.
+StatusOr<std::optional<int64_t>> IfMatchVersion(const ApiRequest& request);
+
+// If-Match and a body's expected_version together; they must agree.
+StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
+                                                 const json::Value* body);
+
+// A path or query integer such as a version number.
+StatusOr<int64_t> ParseInt(std::string_view text, const char* what, int64_t min, int64_t max);
+
+}  // namespace ledgerflow::api

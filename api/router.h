@@ -1,0 +1,73 @@
+// The route table: method + path pattern ("/api/workflows/:id/versions/:version")
+// -> handler, with the least role it needs. The same table feeds dispatch, 405
+// answers and the OpenAPI document. Immutable once serving; thread-safe to read.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pistache/http.h>
+
+#include "api/responder.h"
+#include "core/access.h"
+#include "service/caller.h"
+
+namespace ledgerflow::api {
+
+// What a handler sees of a request.
+struct ApiRequest {
+  const Pistache::Http::Request& http;
+  std::map<std::string, std::string> params;  // path captures
+  service::Caller caller;                      // empty org on public routes
+
+  const std::string& body() const { return http.body(); }
+  const std::string& param(const std::string& name) const { return params.at(name); }
+  // A query parameter, percent-decoded.
+  std::optional<std::string> query(const std::string& name) const;
+  // A request header by name, case-insensitively.
+  std::optional<std::string> header(const std::string& name) const;
+};
+
+using RouteHandler = std::function<void(ApiRequest&, ResponderPtr)>;
+
+struct RouteDoc {
+  std::string summary = {};
+  std::string tag = {};
+  std::vector<std::string> query_params = {};  // documented query parameters
+  bool has_body = false;
+  int success_code = 200;
+};
+
+struct Route {
+  Pistache::Http::Method method;
+  std::string pattern;
+  std::optional<core::Role> min_role;  // nullopt: public, no key needed
+  RouteHandler handler;
+  RouteDoc doc;
+};
+
+class Router {
+ public:
+  void Add(Route route);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    std::vector<Pistache::Http::Method> allowed;  // when the path matched, not the method
+  };
+  // The most specific route for `path` (static segments win over captures).
+  Match Find(Pistache::Http::Method method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+std::string PercentDecode(std::string_view s);
+
+}  // namespace ledgerflow::api

@@ -1,0 +1,48 @@
+// The HTTP server: Pistache endpoint, request ids, keep-alive, body limits, auth
+// and dispatch through the route table. Start() returns once listening.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/router.h"
+#include "core/status.h"
+#include "service/ledger.h"
+
+namespace Pistache::Http {
+class Endpoint;
+}
+
+namespace ledgerflow::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;          // 0: an ephemeral port (see Server::port())
+  int threads = 2;
+  size_t max_body_bytes = 1 << 20;
+};
+
+class Server {
+ public:
+  Server(service::Ledger& ledger, ServerOptions options);
+  ~Server();
+
+  Status Start();
+  // Stops accepting and joins Pistache's threads. Idempotent.
+  void Stop();
+  uint16_t port() const { return port_; }
+  const Router& router() const { return *router_; }
+
+ private:
+  service::Ledger& ledger_;
+  ServerOptions options_;
+  std::shared_ptr<Router> router_;
+  std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
+  uint16_t port_ = 0;
+};
+
+// Builds the full route table (every endpoint of the API).
+std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, const ServerOptions& options);
+
+}  // namespace ledgerflow::api

@@ -1,0 +1,353 @@
+#include "api/workflow_routes.h"
+
+#include <set>
+
+#include "api/request_parsing.h"
+#include "core/definition.h"
+#include "events/time_format.h"
+
+namespace ledgerflow::api {
+namespace {
+
+using Pistache::Http::Code;
+using Pistache::Http::Method;
+using core::Role;
+
+constexpr int64_t kMaxLimit = 200;
+constexpr int64_t kMaxOffset = 1'000'000'000;
+
+std::string ETag(int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+// Answers with the workflow object and its ETag, or the error.
+service::WorkflowReply ReplyWorkflow(ResponderPtr responder, Code code = Code::Ok) {
+  return [responder, code](StatusOr<core::WorkflowState> result) {
+    if (!result.ok()) return responder->SendError(result.status());
+    responder->AddHeader("ETag", ETag(result->version));
+    responder->SendJson(code, core::WorkflowObject(*result, true));
+  };
+}
+
+// Reads the body's "definition" object, refusing anything else.
+StatusOr<json::Document> DefinitionOf(const json::Value& body) {
+  const json::Value* def = json::Find(body, "definition");
+  if (def == nullptr) {
+    return InvalidArgument("'definition' is required").WithReason("invalid_body");
+  }
+  if (!def->IsObject()) {
+    return InvalidArgument(std::string("'definition' must be an object, got ") +
+                           json::TypeName(*def))
+        .WithReason("invalid_body");
+  }
+  return json::Clone(*def);
+}
+
+Status RefuseUnknownFields(const json::Value& body, const std::set<std::string>& known) {
+  for (const auto& m : body.GetObject()) {
+    std::string name(m.name.GetString(), m.name.GetStringLength());
+    if (!known.count(name)) {
+      return InvalidArgument("Unknown field '" + name + "'").WithReason("invalid_body");
+    }
+  }
+  return Status::Ok();
+}
+
+void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  Status known = RefuseUnknownFields(*body, {"definition", "trigger_type", "tags", "status",
+                                             "project_id", "description", "name",
+                                             "change_summary"});
+  if (!known.ok()) return out->SendError(known);
+  auto definition = DefinitionOf(*body);
+  if (!definition.ok()) return out->SendError(definition.status());
+  service::CreateWorkflowInput input;
+  input.definition = std::move(*definition);
+  auto name = OptionalString(*body, "name");
+  auto trigger = OptionalString(*body, "trigger_type");
+  auto status = OptionalString(*body, "status");
+  auto project = OptionalString(*body, "project_id");
+  auto description = OptionalString(*body, "description");
+  auto summary = OptionalString(*body, "change_summary");
+  auto tags = OptionalStringArray(*body, "tags");
+  for (const Status* s : {&name.status(), &trigger.status(), &status.status(),
+                          &project.status(), &description.status(), &summary.status(),
+                          &tags.status()}) {
+    if (!s->ok()) return out->SendError(*s);
+  }
+  input.name = *name;
+  input.trigger_type = trigger->value_or("manual");
+  input.status = status->value_or("active");
+  input.project_id = project->value_or("");
+  input.description = description->value_or(
+      json::GetString(input.definition, "description").value_or(""));
+  input.change_summary = summary->value_or("");
+  input.tags = tags->value_or(std::vector<std::string>{});
+  service.Create(req.caller, std::move(input),
+                 [out](StatusOr<core::WorkflowState> result) {
+                   if (!result.ok()) return out->SendError(result.status());
+                   json::Document doc(rapidjson::kObjectType);
+                   auto& a = doc.GetAllocator();
+                   doc.AddMember("id", json::String(result->id, a), a);
+                   json::Value workflow;
+                   workflow.CopyFrom(core::WorkflowObject(*result, true), a);
+                   doc.AddMember("workflow", workflow, a);
+                   out->AddHeader("ETag", ETag(result->version));
+                   out->AddHeader("Location", "/api/workflows/" + result->id);
+                   out->SendJson(Code::Created, doc);
+                 });
+}
+
+void ListWorkflows(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto limit = QueryInt(req, "limit", 50, 1, kMaxLimit);
+  if (!limit.ok()) return out->SendError(limit.status());
+  auto offset = QueryInt(req, "offset", 0, 0, kMaxOffset);
+  if (!offset.ok()) return out->SendError(offset.status());
+  projections::WorkflowListQuery q;
+  q.status = req.query("status");
+  q.trigger_type = req.query("trigger_type");
+  q.tag = req.query("tag");
+  q.project_id = req.query("project_id");
+  q.q = req.query("q");
+  if (q.status && !core::IsWorkflowStatus(*q.status)) {
+    return out->SendError(
+        InvalidArgument("'status' must be one of draft, active, paused, archived")
+            .WithReason("invalid_parameter"));
+  }
+  if (q.trigger_type && !core::IsTriggerType(*q.trigger_type)) {
+    return out->SendError(InvalidArgument("'trigger_type' must be one of manual, schedule, webhook")
+                              .WithReason("invalid_parameter"));
+  }
+  q.limit = static_cast<size_t>(*limit);
+  q.offset = static_cast<size_t>(*offset);
+  auto list = service.List(req.caller, q);
+  if (!list.ok()) return out->SendError(list.status());
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  json::Value items(rapidjson::kArrayType);
+  for (const auto& w : list->workflows) {
+    json::Value v;
+    v.CopyFrom(core::WorkflowSummary(w), a);
+    items.PushBack(v, a);
+  }
+  doc.AddMember("workflows", items, a);
+  doc.AddMember("total", json::Value(static_cast<uint64_t>(list->total)), a);
+  doc.AddMember("limit", json::Value(*limit), a);
+  doc.AddMember("offset", json::Value(*offset), a);
+  out->SendJson(Code::Ok, doc);
+}
+
+void GetWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  StatusOr<core::WorkflowState> state = Status(StatusCode::kInternal, "unset");
+  if (auto as_of = req.query("as_of")) {
+    auto at = events::ParseRfc3339(*as_of);
+    if (!at.ok()) {
+      return out->SendError(InvalidArgument("'as_of' must be an RFC 3339 timestamp such as "
+                                            "2026-11-23T20:00:00Z")
+                                .WithReason("invalid_parameter"));
+    }
+    state = service.GetAsOf(req.caller, req.param("id"), *at);
+  } else {
+    state = service.Get(req.caller, req.param("id"));
+  }
+  ReplyWorkflow(out)(std::move(state));
+}
+
+void PutWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  Status known = RefuseUnknownFields(*body, {"definition", "change_summary", "expected_version"});
+  if (!known.ok()) return out->SendError(known);
+  auto definition = DefinitionOf(*body);
+  if (!definition.ok()) return out->SendError(definition.status());
+  auto summary = OptionalString(*body, "change_summary");
+  if (!summary.ok()) return out->SendError(summary.status());
+  auto expected = ExpectedVersion(req, &*body);
+  if (!expected.ok()) return out->SendError(expected.status());
+  service.Update(req.caller, req.param("id"), std::move(*definition), summary->value_or(""),
+                 *expected, ReplyWorkflow(out));
+}
+
+void PatchWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  auto expected = ExpectedVersion(req, &*body);
+  if (!expected.ok()) return out->SendError(expected.status());
+  body->RemoveMember("expected_version");
+  service.Patch(req.caller, req.param("id"), std::move(*body), *expected, ReplyWorkflow(out));
+}
+
+void DeleteWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  service.Delete(req.caller, req.param("id"), [out](StatusOr<core::WorkflowState> result) {
+    if (!result.ok()) return out->SendError(result.status());
+    out->SendJsonText(Code::Ok, R"({"ok":true})");
+  });
+}
+
+void SetStatus(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  auto status = OptionalString(*body, "status");
+  if (!status.ok()) return out->SendError(status.status());
+  if (!status->has_value()) {
+    return out->SendError(InvalidArgument("'status' is required").WithReason("invalid_body"));
+  }
+  service.SetStatus(req.caller, req.param("id"), **status, ReplyWorkflow(out));
+}
+
+void Validate(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  auto definition = DefinitionOf(*body);
+  if (!definition.ok()) return out->SendError(definition.status());
+  std::vector<std::string> errors = core::ValidateDefinition(*definition, service.validation());
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  doc.AddMember("valid", errors.empty(), a);
+  json::Value list(rapidjson::kArrayType);
+  for (const auto& e : errors) list.PushBack(json::String(e, a), a);
+  doc.AddMember("errors", list, a);
+  out->SendJson(Code::Ok, doc);
+}
+
+void Metadata(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  const std::string& id = req.param("id");
+  auto state = service.Get(req.caller, id);
+  if (!state.ok()) return out->SendError(state.status());
+  auto versions = service.Versions(req.caller, id, static_cast<size_t>(state->version), 0);
+  if (!versions.ok()) return out->SendError(versions.status());
+  std::set<std::string> authors;
+  int64_t rollbacks = 0;
+  for (const auto& v : versions->versions) {
+    authors.insert(v.created_by);
+    if (v.rollback_of) ++rollbacks;
+  }
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  doc.AddMember("workflow_id", json::String(id, a), a);
+  doc.AddMember("current_version", json::Value(state->version), a);
+  doc.AddMember("version_count", json::Value(static_cast<uint64_t>(versions->total)), a);
+  doc.AddMember("rollback_count", json::Value(rollbacks), a);
+  json::Value authors_json(rapidjson::kArrayType);
+  for (const auto& au : authors) authors_json.PushBack(json::String(au, a), a);
+  doc.AddMember("authors", authors_json, a);
+  doc.AddMember("created_at", json::String(core::FormatTimestamp(state->created_at_ms), a), a);
+  doc.AddMember("updated_at", json::String(core::FormatTimestamp(state->updated_at_ms), a), a);
+  if (!versions->versions.empty()) {
+    doc.AddMember("last_version_at",
+                  json::String(core::FormatTimestamp(versions->versions.front().created_at_ms), a),
+                  a);
+  }
+  out->SendJson(Code::Ok, doc);
+}
+
+void ListVersions(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto limit = QueryInt(req, "limit", 50, 1, kMaxLimit);
+  if (!limit.ok()) return out->SendError(limit.status());
+  auto offset = QueryInt(req, "offset", 0, 0, kMaxOffset);
+  if (!offset.ok()) return out->SendError(offset.status());
+  auto list = service.Versions(req.caller, req.param("id"), static_cast<size_t>(*limit),
+                               static_cast<size_t>(*offset));
+  if (!list.ok()) return out->SendError(list.status());
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  json::Value items(rapidjson::kArrayType);
+  for (const auto& v : list->versions) {
+    json::Value item;
+    item.CopyFrom(core::VersionObject(v, false), a);
+    items.PushBack(item, a);
+  }
+  doc.AddMember("versions", items, a);
+  doc.AddMember("total", json::Value(static_cast<uint64_t>(list->total)), a);
+  doc.AddMember("limit", json::Value(*limit), a);
+  doc.AddMember("offset", json::Value(*offset), a);
+  out->SendJson(Code::Ok, doc);
+}
+
+void GetVersion(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto version = ParseInt(req.param("version"), "version", 1, INT32_MAX);
+  if (!version.ok()) return out->SendError(version.status());
+  auto record = service.Version(req.caller, req.param("id"), *version);
+  if (!record.ok()) return out->SendError(record.status());
+  out->SendJson(Code::Ok, core::VersionObject(*record, true));
+}
+
+void DiffVersions(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto v1 = RequiredQueryInt(req, "v1", 1, INT32_MAX);
+  if (!v1.ok()) return out->SendError(v1.status());
+  auto v2 = RequiredQueryInt(req, "v2", 1, INT32_MAX);
+  if (!v2.ok()) return out->SendError(v2.status());
+  auto diff = service.Diff(req.caller, req.param("id"), *v1, *v2);
+  if (!diff.ok()) return out->SendError(diff.status());
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  json::Value ops;
+  ops.CopyFrom(diff->diff, a);
+  doc.AddMember("diff", ops, a);
+  doc.AddMember("summary", json::String(diff->summary, a), a);
+  doc.AddMember("v1", json::Value(diff->v1), a);
+  doc.AddMember("v2", json::Value(diff->v2), a);
+  out->SendJson(Code::Ok, doc);
+}
+
+void Rollback(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
+  auto body = ParseObjectBody(req);
+  if (!body.ok()) return out->SendError(body.status());
+  Status known = RefuseUnknownFields(*body, {"version", "change_summary", "expected_version"});
+  if (!known.ok()) return out->SendError(known);
+  auto version = OptionalInt(*body, "version");
+  if (!version.ok()) return out->SendError(version.status());
+  if (!version->has_value() || **version < 1) {
+    return out->SendError(
+        InvalidArgument("'version' (a positive integer) is required").WithReason("invalid_body"));
+  }
+  auto summary = OptionalString(*body, "change_summary");
+  if (!summary.ok()) return out->SendError(summary.status());
+  auto expected = ExpectedVersion(req, &*body);
+  if (!expected.ok()) return out->SendError(expected.status());
+  service.Rollback(req.caller, req.param("id"), **version, summary->value_or(""), *expected,
+                   ReplyWorkflow(out));
+}
+
+}  // namespace
+
+void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
+  auto bind = [&s](void (*fn)(service::WorkflowService&, ApiRequest&, ResponderPtr)) {
+    return [&s, fn](ApiRequest& req, ResponderPtr out) { fn(s, req, std::move(out)); };
+  };
+  const std::string base = "/api/workflows";
+  router.Add({Method::Get, base, Role::kViewer, bind(ListWorkflows),
+              {"List workflows", "Workflows",
+               {"status", "trigger_type", "tag", "project_id", "q", "limit", "offset"}}});
+  router.Add({Method::Post, base, Role::kEditor, bind(CreateWorkflow),
+              {"Create a workflow (version 1)", "Workflows", {}, true, 201}});
+  router.Add({Method::Post, base + "/validate", Role::kViewer, bind(Validate),
+              {"Validate a definition without storing it", "Workflows", {}, true}});
+  router.Add({Method::Get, base + "/:id", Role::kViewer, bind(GetWorkflow),
+              {"Get a workflow (ETag = version; ?as_of= for time travel)", "Workflows",
+               {"as_of"}}});
+  router.Add({Method::Put, base + "/:id", Role::kEditor, bind(PutWorkflow),
+              {"Replace the definition (new version; If-Match for optimistic concurrency)",
+               "Workflows", {}, true}});
+  router.Add({Method::Patch, base + "/:id", Role::kEditor, bind(PatchWorkflow),
+              {"JSON Merge Patch of name, description, tags, trigger_type, project_id, "
+               "definition",
+               "Workflows", {}, true}});
+  router.Add({Method::Delete, base + "/:id", Role::kEditor, bind(DeleteWorkflow),
+              {"Delete a workflow (tombstone; history stays in the log)", "Workflows"}});
+  router.Add({Method::Patch, base + "/:id/status", Role::kEditor, bind(SetStatus),
+              {"Change status: draft, active, paused, archived", "Workflows", {}, true}});
+  router.Add({Method::Get, base + "/:id/metadata", Role::kViewer, bind(Metadata),
+              {"Version statistics of a workflow", "Workflows"}});
+  router.Add({Method::Get, base + "/:id/versions", Role::kViewer, bind(ListVersions),
+              {"Version history, newest first", "Versions", {"limit", "offset"}}});
+  router.Add({Method::Get, base + "/:id/versions/:version", Role::kViewer, bind(GetVersion),
+              {"One version with its definition", "Versions"}});
+  router.Add({Method::Get, base + "/:id/diff", Role::kViewer, bind(DiffVersions),
+              {"RFC 6902 diff between two versions, with a summary", "Versions",
+               {"v1", "v2"}}});
+  router.Add({Method::Post, base + "/:id/rollback", Role::kEditor, bind(Rollback),
+              {"Restore an earlier version's definition as a new version", "Versions", {},
+               true}});
+}
+
+}  // namespace ledgerflow::api

@@ -1,0 +1,46 @@
+// Organisations and API keys, folded from org-* and key-* streams. The secret is
+// never stored: only its hash. Reads are thread-safe; Apply is the runner's.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/access.h"
+#include "events/kv_store.h"
+#include "projections/projection.h"
+
+namespace ledgerflow::projections {
+
+struct KeyView {
+  std::string key_id;
+  std::string org;
+  std::string name;
+  core::Role role = core::Role::kViewer;
+  std::string secret_hash;  // hex SHA-256 of the secret
+  int64_t created_at_ms = 0;
+  std::string created_by;
+  bool revoked = false;
+  int64_t revoked_at_ms = 0;
+};
+
+class KeyProjection : public Projection {
+ public:
+  explicit KeyProjection(events::KvStore& kv) : kv_(kv) {}
+
+  std::string_view name() const override { return "keys"; }
+  Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
+  std::vector<std::string> KeyPrefixes() const override;
+
+  StatusOr<std::optional<KeyView>> GetKey(std::string_view key_id) const;
+  // Keys of `org`, revoked ones included, in key id order.
+  StatusOr<std::vector<KeyView>> ListKeys(std::string_view org) const;
+  StatusOr<bool> OrgExists(std::string_view org) const;
+  // Every org, in id order.
+  StatusOr<std::vector<std::string>> ListOrgs() const;
+
+ private:
+  events::KvStore& kv_;
+};
+
+}  // namespace ledgerflow::projections

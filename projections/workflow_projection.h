@@ -1,0 +1,67 @@
+// The workflow catalog and version history, folded from workflow streams and kept
+// in the KvStore (so memory stays bounded as the catalog grows). Reads are org-scoped:
+// another org's workflow is simply absent. Thread-safe for reads; Apply is called by
+// the ProjectionRunner only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/workflow.h"
+#include "events/event_store.h"
+#include "events/kv_store.h"
+#include "projections/projection.h"
+
+namespace ledgerflow::projections {
+
+struct WorkflowListQuery {
+  std::optional<std::string> status;
+  std::optional<std::string> trigger_type;
+  std::optional<std::string> tag;
+  std::optional<std::string> project_id;
+  std::optional<std::string> q;  // case-insensitive substring of name or description
+  size_t limit = 50;
+  size_t offset = 0;
+};
+
+struct WorkflowList {
+  std::vector<core::WorkflowState> workflows;  // newest first, without definitions
+  size_t total = 0;                            // all matches, ignoring limit/offset
+};
+
+struct VersionList {
+  std::vector<core::VersionRecord> versions;  // newest first, without definitions
+  size_t total = 0;
+};
+
+class WorkflowProjection : public Projection {
+ public:
+  explicit WorkflowProjection(events::KvStore& kv) : kv_(kv) {}
+
+  std::string_view name() const override { return "workflows"; }
+  Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
+  std::vector<std::string> KeyPrefixes() const override;
+
+  // The live or deleted state of a workflow of `org`; nullopt when it never existed
+  // there.
+  StatusOr<std::optional<core::WorkflowState>> Get(std::string_view org,
+                                                   std::string_view id) const;
+  StatusOr<std::optional<core::VersionRecord>> GetVersion(std::string_view org,
+                                                          std::string_view id,
+                                                          int64_t version) const;
+  StatusOr<WorkflowList> List(std::string_view org, const WorkflowListQuery& query) const;
+  StatusOr<VersionList> ListVersions(std::string_view org, std::string_view id,
+                                     size_t limit, size_t offset) const;
+
+ private:
+  events::KvStore& kv_;
+};
+
+// The workflow as it stood at `at_ms`, folded from its stream in the log (time
+// travel). NotFound when it did not exist then, was deleted by then, or belongs to
+// another org.
+StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::string_view org,
+                                           std::string_view id, int64_t at_ms);
+
+}  // namespace ledgerflow::projections

@@ -1,0 +1,117 @@
+#include "service/key_service.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "service/crypto.h"
+
+namespace ledgerflow::service {
+namespace {
+
+constexpr size_t kSecretBytes = 24;  // 192 bits
+constexpr size_t kKeyIdBytes = 8;
+
+Status BadKey(std::string message) {
+  return Unauthenticated(std::move(message)).WithReason("unauthenticated");
+}
+
+}  // namespace
+
+StatusOr<Caller> KeyService::Authenticate(std::string_view authorization) const {
+  if (authorization.empty()) return BadKey("Missing API key: send Authorization: Bearer lf_...");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization.starts_with(kBearer)) {
+    return BadKey("Malformed Authorization header: expected 'Bearer lf_<key_id>_<secret>'");
+  }
+  auto token = core::ParseKeyToken(authorization.substr(kBearer.size()));
+  if (!token) return BadKey("Malformed API key: expected lf_<key_id>_<secret>");
+  auto key = keys_.GetKey(token->key_id);
+  if (!key.ok()) return key.status();
+  // Hash before deciding, so unknown and wrong keys take the same path.
+  std::string presented = Sha256Hex(token->secret);
+  if (!key->has_value() || !ConstantTimeEquals(presented, (*key)->secret_hash)) {
+    return BadKey("Unknown API key");
+  }
+  if ((*key)->revoked) return BadKey("API key has been revoked");
+  return Caller{(*key)->org, (*key)->key_id, (*key)->role, ""};
+}
+
+Status KeyService::EnsureOrg(const Caller& by, std::string_view org) {
+  auto exists = keys_.OrgExists(org);
+  if (!exists.ok()) return exists.status();
+  if (*exists) return Status::Ok();
+  events::AppendRequest req;
+  req.stream = core::OrgStream(org);
+  req.expected_version = events::kNoStream;
+  req.org = std::string(org);
+  req.actor = by.actor;
+  req.request_id = by.request_id;
+  req.events.push_back({std::string(core::kOrgCreated), 1,
+                        "{\"org\":\"" + std::string(org) + "\"}", std::nullopt});
+  auto result = store_.Append(std::move(req));
+  // A concurrent creator of the same org is fine.
+  if (!result.ok() && result.status().code() != StatusCode::kConflict) return result.status();
+  return Status::Ok();
+}
+
+StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view org,
+                                           std::string_view name, core::Role role) {
+  if (!core::IsValidOrgId(org)) {
+    return InvalidArgument("Organisation ids are 1-64 characters of a-z, 0-9, _ and -");
+  }
+  if (role > by.role) {
+    return PermissionDenied(std::string("A ") + core::RoleName(by.role) +
+                            " key cannot create a " + core::RoleName(role) + " key")
+        .WithReason("forbidden");
+  }
+  if (name.size() > 200) return InvalidArgument("'name' is longer than 200 characters");
+  LF_RETURN_IF_ERROR(EnsureOrg(by, org));
+
+  std::string key_id = "key_" + RandomHex(kKeyIdBytes);
+  std::string secret = RandomHex(kSecretBytes);
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  w.StartObject();
+  w.Key("key_id"); w.String(key_id.c_str());
+  w.Key("name"); w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+  w.Key("role"); w.String(core::RoleName(role));
+  w.Key("secret_hash"); w.String(Sha256Hex(secret).c_str());
+  w.EndObject();
+
+  events::AppendRequest req;
+  req.stream = core::KeyStream(key_id);
+  req.expected_version = events::kNoStream;
+  req.org = std::string(org);
+  req.actor = by.actor;
+  req.request_id = by.request_id;
+  req.events.push_back({std::string(core::kKeyCreated), 1,
+                        std::string(b.GetString(), b.GetSize()), std::nullopt});
+  auto result = store_.Append(std::move(req));
+  if (!result.ok()) return result.status();
+  auto key = keys_.GetKey(key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return Internal("created key is not readable");
+  return CreatedKey{std::move(**key), core::FormatKeyToken(key_id, secret)};
+}
+
+Status KeyService::RevokeKey(const Caller& by, std::string_view key_id) {
+  auto key = keys_.GetKey(key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value() || (*key)->org != by.org) return NotFound("API key not found");
+  if ((*key)->revoked) return Status::Ok();
+  events::AppendRequest req;
+  req.stream = core::KeyStream(key_id);
+  req.expected_version = events::kAnyVersion;
+  req.org = by.org;
+  req.actor = by.actor;
+  req.request_id = by.request_id;
+  req.events.push_back({std::string(core::kKeyRevoked), 1, "{}", std::nullopt});
+  auto result = store_.Append(std::move(req));
+  return result.ok() ? Status::Ok() : result.status();
+}
+
+StatusOr<std::vector<projections::KeyView>> KeyService::ListKeys(const Caller& by) const {
+  return keys_.ListKeys(by.org);
+}
+
+}  // namespace ledgerflow::service

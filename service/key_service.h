@@ -1,0 +1,47 @@
+// Organisations and API keys: creating, authenticating, listing and revoking.
+// Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/access.h"
+#include "events/event_store.h"
+#include "projections/key_projection.h"
+#include "service/caller.h"
+
+namespace ledgerflow::service {
+
+struct CreatedKey {
+  projections::KeyView key;
+  std::string token;  // "lf_<key_id>_<secret>", shown once
+};
+
+class KeyService {
+ public:
+  KeyService(events::EventStore& store, const projections::KeyProjection& keys)
+      : store_(store), keys_(keys) {}
+
+  // Resolves an Authorization header value ("Bearer lf_..."). Unauthenticated for a
+  // missing, malformed, unknown or revoked key.
+  StatusOr<Caller> Authenticate(std::string_view authorization) const;
+
+  // Creates a key in `org` (creating the org on first use). PermissionDenied when
+  // `by` may not grant `role` (higher than its own).
+  StatusOr<CreatedKey> CreateKey(const Caller& by, std::string_view org, std::string_view name,
+                                 core::Role role);
+
+  // Revokes a key of the caller's org; NotFound for unknown keys and other orgs' keys.
+  Status RevokeKey(const Caller& by, std::string_view key_id);
+
+  StatusOr<std::vector<projections::KeyView>> ListKeys(const Caller& by) const;
+
+ private:
+  Status EnsureOrg(const Caller& by, std::string_view org);
+
+  events::EventStore& store_;
+  const projections::KeyProjection& keys_;
+};
+
+}  // namespace ledgerflow::service

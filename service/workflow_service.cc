@@ -1,0 +1,185 @@
+#include "service/workflow_service.h"
+
+#include "core/json_diff.h"
+#include "service/crypto.h"
+
+namespace ledgerflow::service {
+namespace {
+
+constexpr int kConflictRetries = 8;
+constexpr size_t kWorkflowIdBytes = 8;
+
+Status WorkflowNotFound(std::string_view id) {
+  return NotFound("Workflow '" + std::string(id) + "' not found").WithReason("not_found");
+}
+
+}  // namespace
+
+void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
+                              WorkflowReply reply, int attempts_left) {
+  auto loaded = workflows_.Get(caller.org, id);
+  if (!loaded.ok()) return reply(loaded.status());
+  core::WorkflowState state = loaded->value_or(core::WorkflowState{});
+  if (state.id.empty()) state.id = id;
+
+  auto decided = (*decide)(state);
+  if (!decided.ok()) return reply(decided.status());
+  if (decided->empty()) return reply(std::move(state));  // nothing changed
+
+  events::AppendRequest request;
+  request.stream = core::WorkflowStream(id);
+  request.expected_version = state.stream_version;  // 0 == kNoStream for a creation
+  request.org = caller.org;
+  request.actor = caller.actor;
+  request.request_id = caller.request_id;
+  for (auto& e : *decided) request.events.push_back({std::move(e.type), 1, std::move(e.data), {}});
+
+  store_.AppendAsync(std::move(request), [this, caller, id, decide, reply,
+                                          attempts_left](StatusOr<events::AppendResult> r) {
+    if (!r.ok()) {
+      if (r.status().code() == StatusCode::kConflict && attempts_left > 0) {
+        return Execute(caller, id, decide, reply, attempts_left - 1);
+      }
+      return reply(r.status());
+    }
+    // The commit listener has applied the projection: read our own write.
+    auto after = workflows_.Get(caller.org, id);
+    if (!after.ok()) return reply(after.status());
+    if (!after->has_value()) return reply(Internal("workflow missing after its append"));
+    reply(std::move(**after));
+  });
+}
+
+void WorkflowService::Create(const Caller& caller, CreateWorkflowInput input,
+                             WorkflowReply reply) {
+  std::string id = std::string(core::kWorkflowIdPrefix) + RandomHex(kWorkflowIdBytes);
+  auto shared_input = std::make_shared<CreateWorkflowInput>(std::move(input));
+  auto decide = std::make_shared<Decision>(
+      [this, id, shared_input](const core::WorkflowState& state)
+          -> StatusOr<std::vector<core::PendingEvent>> {
+        if (state.stream_version > 0) return Conflict("workflow id collision");
+        core::CreateWorkflow c;
+        c.id = id;
+        c.definition = &shared_input->definition;
+        c.name = shared_input->name;
+        c.description = shared_input->description;
+        c.project_id = shared_input->project_id;
+        c.trigger_type = shared_input->trigger_type;
+        c.tags = shared_input->tags;
+        c.status = shared_input->status;
+        c.change_summary = shared_input->change_summary;
+        return core::DecideCreate(c, validation_);
+      });
+  // A creation never retries: its stream is new, a conflict is an id collision.
+  Execute(caller, id, std::move(decide), std::move(reply), 0);
+}
+
+void WorkflowService::Update(const Caller& caller, std::string id, json::Document definition,
+                             std::string change_summary,
+                             std::optional<int64_t> expected_version, WorkflowReply reply) {
+  auto def = std::make_shared<json::Document>(std::move(definition));
+  auto decide = std::make_shared<Decision>(
+      [this, def, change_summary, expected_version](const core::WorkflowState& state) {
+        return core::DecideUpdate(state, {def.get(), change_summary, expected_version},
+                                  validation_);
+      });
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
+}
+
+void WorkflowService::Patch(const Caller& caller, std::string id, json::Document merge_patch,
+                            std::optional<int64_t> expected_version, WorkflowReply reply) {
+  auto patch = std::make_shared<json::Document>(std::move(merge_patch));
+  auto decide = std::make_shared<Decision>(
+      [this, patch, expected_version](const core::WorkflowState& state) {
+        return core::DecidePatch(state, *patch, expected_version, validation_);
+      });
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
+}
+
+void WorkflowService::SetStatus(const Caller& caller, std::string id, std::string status,
+                                WorkflowReply reply) {
+  auto decide = std::make_shared<Decision>(
+      [status](const core::WorkflowState& state) { return core::DecideStatus(state, status); });
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
+}
+
+void WorkflowService::Delete(const Caller& caller, std::string id, WorkflowReply reply) {
+  auto decide = std::make_shared<Decision>(
+      [](const core::WorkflowState& state) { return core::DecideDelete(state); });
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
+}
+
+void WorkflowService::Rollback(const Caller& caller, std::string id, int64_t version,
+                               std::string change_summary,
+                               std::optional<int64_t> expected_version, WorkflowReply reply) {
+  auto target = Version(caller, id, version);
+  if (!target.ok()) return reply(target.status());
+  auto record = std::make_shared<core::VersionRecord>(std::move(*target));
+  auto decide = std::make_shared<Decision>(
+      [record, change_summary, expected_version](const core::WorkflowState& state) {
+        return core::DecideRollback(state, *record, change_summary, expected_version);
+      });
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
+}
+
+StatusOr<core::WorkflowState> WorkflowService::Get(const Caller& caller,
+                                                   std::string_view id) const {
+  auto state = workflows_.Get(caller.org, id);
+  if (!state.ok()) return state.status();
+  if (!state->has_value() || !(*state)->exists()) return WorkflowNotFound(id);
+  return std::move(**state);
+}
+
+StatusOr<core::WorkflowState> WorkflowService::GetAsOf(const Caller& caller,
+                                                       std::string_view id,
+                                                       int64_t at_ms) const {
+  return projections::WorkflowAsOf(store_, caller.org, id, at_ms);
+}
+
+StatusOr<projections::WorkflowList> WorkflowService::List(
+    const Caller& caller, const projections::WorkflowListQuery& query) const {
+  return workflows_.List(caller.org, query);
+}
+
+StatusOr<projections::VersionList> WorkflowService::Versions(const Caller& caller,
+                                                             std::string_view id, size_t limit,
+                                                             size_t offset) const {
+  auto state = Get(caller, id);
+  if (!state.ok()) return state.status();
+  return workflows_.ListVersions(caller.org, id, limit, offset);
+}
+
+StatusOr<core::VersionRecord> WorkflowService::Version(const Caller& caller,
+                                                       std::string_view id,
+                                                       int64_t version) const {
+  auto state = Get(caller, id);
+  if (!state.ok()) return state.status();
+  auto record = workflows_.GetVersion(caller.org, id, version);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) {
+    return NotFound("Workflow '" + std::string(id) + "' has no version " +
+                    std::to_string(version) + " (latest is " + std::to_string(state->version) +
+                    ")")
+        .WithReason("not_found");
+  }
+  return std::move(**record);
+}
+
+StatusOr<DiffResult> WorkflowService::Diff(const Caller& caller, std::string_view id,
+                                           int64_t v1, int64_t v2) const {
+  auto a = Version(caller, id, v1);
+  if (!a.ok()) return a.status();
+  auto b = Version(caller, id, v2);
+  if (!b.ok()) return b.status();
+  auto from = json::Parse(a->definition);
+  auto to = json::Parse(b->definition);
+  if (!from.ok() || !to.ok()) return DataLoss("stored definition is unreadable");
+  DiffResult out;
+  out.diff = ledgerflow::Diff(*from, *to);
+  out.summary = ledgerflow::SummarizeDefinitionChange(*from, *to);
+  out.v1 = v1;
+  out.v2 = v2;
+  return out;
+}
+
+}  // namespace ledgerflow::service

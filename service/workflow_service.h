@@ -1,0 +1,90 @@
+// The one place where workflow commands are decided: load the state from the read
+// model, decide (core/), append with the expected stream version, answer once the
+// projection has applied the events. Commands answer asynchronously on the store's
+// writer thread (so an HTTP worker never blocks on a sync); queries are synchronous.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/definition.h"
+#include "core/workflow.h"
+#include "events/event_store.h"
+#include "projections/workflow_projection.h"
+#include "service/caller.h"
+
+namespace ledgerflow::service {
+
+using WorkflowReply = std::function<void(StatusOr<core::WorkflowState>)>;
+
+struct CreateWorkflowInput {
+  json::Document definition;
+  std::optional<std::string> name;
+  std::string description;
+  std::string project_id;
+  std::string trigger_type = "manual";
+  std::vector<std::string> tags;
+  std::string status = "active";
+  std::string change_summary;
+};
+
+struct DiffResult {
+  json::Document diff;  // RFC 6902 ops
+  std::string summary;
+  int64_t v1 = 0;
+  int64_t v2 = 0;
+};
+
+class WorkflowService {
+ public:
+  WorkflowService(events::EventStore& store, const projections::WorkflowProjection& workflows,
+                  core::ValidationOptions validation)
+      : store_(store), workflows_(workflows), validation_(validation) {}
+
+  const core::ValidationOptions& validation() const { return validation_; }
+
+  // Commands. `reply` gets the workflow as it stands after the command.
+  void Create(const Caller& caller, CreateWorkflowInput input, WorkflowReply reply);
+  void Update(const Caller& caller, std::string id, json::Document definition,
+              std::string change_summary, std::optional<int64_t> expected_version,
+              WorkflowReply reply);
+  void Patch(const Caller& caller, std::string id, json::Document merge_patch,
+             std::optional<int64_t> expected_version, WorkflowReply reply);
+  void SetStatus(const Caller& caller, std::string id, std::string status, WorkflowReply reply);
+  void Delete(const Caller& caller, std::string id, WorkflowReply reply);
+  void Rollback(const Caller& caller, std::string id, int64_t version,
+                std::string change_summary, std::optional<int64_t> expected_version,
+                WorkflowReply reply);
+
+  // Queries. NotFound for absent, deleted and other orgs' workflows.
+  StatusOr<core::WorkflowState> Get(const Caller& caller, std::string_view id) const;
+  StatusOr<core::WorkflowState> GetAsOf(const Caller& caller, std::string_view id,
+                                        int64_t at_ms) const;
+  StatusOr<projections::WorkflowList> List(const Caller& caller,
+                                           const projections::WorkflowListQuery& query) const;
+  StatusOr<projections::VersionList> Versions(const Caller& caller, std::string_view id,
+                                              size_t limit, size_t offset) const;
+  StatusOr<core::VersionRecord> Version(const Caller& caller, std::string_view id,
+                                        int64_t version) const;
+  StatusOr<DiffResult> Diff(const Caller& caller, std::string_view id, int64_t v1,
+                            int64_t v2) const;
+
+ private:
+  using Decision = std::function<StatusOr<std::vector<core::PendingEvent>>(
+      const core::WorkflowState&)>;
+
+  // Loads, decides, appends; on a concurrent change of the stream, decides again
+  // against the new state (up to a few times): an If-Match check inside the decision
+  // then answers 409 by itself.
+  void Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
+               WorkflowReply reply, int attempts_left);
+
+  events::EventStore& store_;
+  const projections::WorkflowProjection& workflows_;
+  core::ValidationOptions validation_;
+};
+
+}  // namespace ledgerflow::service
