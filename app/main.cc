@@ -88,14 +88,15 @@ int Serve(int argc, char** argv) {
   api::Server server(**ledger, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 
-  std::printf("Ledgerflow listening on http://%s:%u (data: %s)\n", options.host.c_str(),
-              server.port(), flags.Get("data-dir").c_str());
   if (!first_key.empty()) {
     std::printf("Owner API key for organisation 'default' (shown once, keep it safe):\n  %s\n",
                 first_key.c_str());
     std::printf("Try: curl -H 'Authorization: Bearer %s' http://%s:%u/api/workflows\n",
                 first_key.c_str(), options.host.c_str(), server.port());
   }
+  // Last line of the banner: scripts wait for it.
+  std::printf("Ledgerflow listening on http://%s:%u (data: %s)\n", options.host.c_str(),
+              server.port(), flags.Get("data-dir").c_str());
   std::fflush(stdout);
 
   int signal = 0;

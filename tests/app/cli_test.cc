@@ -1,0 +1,243 @@
+// The ledgerflow binary as a new user meets it: serve on an empty directory, use the
+// printed key, stop, restart, verify, rebuild, export, keys create, --help.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include "core/json.h"
+#include "tests/support/http_client.h"
+#include "tests/support/test_server.h"
+
+namespace ledgerflow::testing {
+namespace {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs the binary with `args` (shell-quoted by the caller), capturing stdout.
+CommandResult RunCli(const std::string& args) {
+  std::string command = std::string(LEDGERFLOW_BINARY) + " " + args + " 2>/dev/null";
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// `ledgerflow serve` as a child process; reads its banner for the URL and key.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::string& data_dir) {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      close(fds[0]);
+      close(fds[1]);
+      execl(LEDGERFLOW_BINARY, LEDGERFLOW_BINARY, "serve", "--data-dir", data_dir.c_str(),
+            "--port", "0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fdopen(fds[0], "r");
+    char line[1024];
+    std::regex url_re(R"((http://127\.0\.0\.1:\d+))");
+    std::regex key_re(R"((lf_key_[0-9a-f]+_[0-9a-f]+))");
+    // The banner ends with the "listening" line; the key (first start only) precedes it.
+    while (fgets(line, sizeof(line), out_) != nullptr) {
+      std::string s(line);
+      std::smatch m;
+      if (std::regex_search(s, m, key_re) && key_.empty()) key_ = m[1];
+      if (s.find("listening on") != std::string::npos) {
+        if (std::regex_search(s, m, url_re)) url_ = m[1];
+        break;
+      }
+    }
+  }
+
+  ~ServeProcess() { Stop(); }
+
+  int Stop() {
+    if (pid_ <= 0) return 0;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (out_) fclose(out_);
+    out_ = nullptr;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  const std::string& url() const { return url_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::string url_;
+  std::string key_;
+};
+
+json::Document Json(const HttpResponse& r) {
+  auto doc = json::Parse(r.body);
+  EXPECT_TRUE(doc.ok()) << r.body;
+  return doc.ok() ? std::move(*doc) : json::Document();
+}
+
+std::string Definition(const std::string& url) {
+  return R"({"definition":{"name":"nightly","steps":[{"id":"fetch","type":"http_request",)"
+         R"("config":{"url":")" + url + R"("}}]}})";
+}
+
+TEST(CliTest, NewUserFlowSurvivesRestartAndVerifies) {
+  TempDir dir;
+  std::string data = (dir.path() / "data").string();
+  std::string wf;
+  std::string history;
+  std::string key;
+  {
+    ServeProcess serve(data);
+    ASSERT_FALSE(serve.url().empty());
+    ASSERT_FALSE(serve.key().empty()) << "no owner key printed on an empty data dir";
+    key = serve.key();
+    HttpClient client(serve.url());
+    client.set_token(key);
+    auto created = client.Post("/api/workflows", Definition("https://a.example"));
+    ASSERT_EQ(created.status, 201) << created.body;
+    wf = Json(created)["id"].GetString();
+    ASSERT_EQ(client.Send("PUT", "/api/workflows/" + wf, Definition("https://b.example")).status,
+              200);
+    ASSERT_EQ(client.Send("PUT", "/api/workflows/" + wf, Definition("https://c.example")).status,
+              200);
+    auto diff = client.Get("/api/workflows/" + wf + "/diff?v1=1&v2=3");
+    ASSERT_EQ(diff.status, 200);
+    EXPECT_EQ(Json(diff)["diff"].Size(), 1u) << diff.body;
+    auto rolled = client.Post("/api/workflows/" + wf + "/rollback", R"({"version":1})");
+    ASSERT_EQ(rolled.status, 200);
+    EXPECT_EQ(Json(rolled)["version"].GetInt(), 4);
+    history = client.Get("/api/workflows/" + wf + "/versions").body;
+    EXPECT_EQ(serve.Stop(), 0);
+  }
+  {
+    ServeProcess serve(data);
+    ASSERT_FALSE(serve.url().empty());
+    EXPECT_TRUE(serve.key().empty()) << "a second owner key was printed";
+    HttpClient client(serve.url());
+    client.set_token(key);
+    EXPECT_EQ(client.Get("/api/workflows/" + wf + "/versions").body, history);
+    auto now = Json(client.Get("/api/workflows/" + wf));
+    EXPECT_EQ(now["version"].GetInt(), 4);
+    EXPECT_EQ(serve.Stop(), 0);
+  }
+  auto verify = RunCli("verify --data-dir " + data);
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_NE(verify.output.find("ok:"), std::string::npos);
+
+  auto exported = RunCli("export --data-dir " + data);
+  EXPECT_EQ(exported.exit_code, 0);
+  std::string file = (dir.path() / "events.ndjson").string();
+  std::ofstream(file) << exported.output;
+  EXPECT_EQ(RunCli("verify --file " + file).exit_code, 0);
+  // An edited line of the export is detected.
+  std::string edited = exported.output;
+  auto at = edited.find("https://b.example");
+  ASSERT_NE(at, std::string::npos);
+  edited.replace(at, 17, "https://x.example");
+  std::ofstream(file, std::ios::trunc) << edited;
+  auto bad = RunCli("verify --file " + file);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("position"), std::string::npos) << bad.output;
+
+  auto rebuilt = RunCli("rebuild --data-dir " + data);
+  EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
+}
+
+TEST(CliTest, VerifyNamesTheFirstCorruptedPosition) {
+  TempDir dir;
+  std::string data = (dir.path() / "data").string();
+  {
+    ServeProcess serve(data);
+    HttpClient client(serve.url());
+    client.set_token(serve.key());
+    ASSERT_EQ(client.Post("/api/workflows", Definition("https://a.example")).status, 201);
+    serve.Stop();
+  }
+  // Corrupt event 2 (the owner key is 1..2; the workflow comes after) in place.
+  {
+    rocksdb::Options options;
+    std::vector<std::string> families;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, data, &families).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, data, descriptors, &handles, &db).ok());
+    rocksdb::ColumnFamilyHandle* events = nullptr;
+    for (size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "events") events = handles[i];
+    }
+    ASSERT_NE(events, nullptr);
+    std::string key(8, '\0');
+    key[7] = 3;  // position 3
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), events, key, &value).ok());
+    auto at = value.find("https://a.example");
+    ASSERT_NE(at, std::string::npos) << value;
+    value.replace(at, 17, "https://evil.test");
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), events, key, value).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  auto verify = RunCli("verify --data-dir " + data);
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.output.find("position 3"), std::string::npos) << verify.output;
+}
+
+TEST(CliTest, KeysCreatePrintsAKeyTheServerAccepts) {
+  TempDir dir;
+  std::string data = (dir.path() / "data").string();
+  auto created = RunCli("keys create --data-dir " + data + " --org globex --role editor");
+  ASSERT_EQ(created.exit_code, 0);
+  std::regex key_re(R"(^lf_key_[0-9a-f]+_[0-9a-f]{32,}\n$)");
+  EXPECT_TRUE(std::regex_match(created.output, key_re)) << created.output;
+  EXPECT_NE(RunCli("keys create --data-dir " + data + " --org globex --role wizard").exit_code, 0);
+  EXPECT_NE(RunCli("keys create --data-dir " + data + " --role owner").exit_code, 0);
+
+  ServeProcess serve(data);
+  EXPECT_TRUE(serve.key().empty()) << "an org exists: no new owner key";
+  HttpClient client(serve.url());
+  client.set_token(created.output.substr(0, created.output.size() - 1));
+  EXPECT_EQ(client.Get("/api/workflows").status, 200);
+  EXPECT_EQ(client.Post("/api/workflows", Definition("https://a.example")).status, 201);
+}
+
+TEST(CliTest, EveryCommandHasHelp) {
+  for (std::string cmd : {"serve", "keys create", "rebuild", "verify", "export"}) {
+    auto r = RunCli(cmd + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.output.find("usage: ledgerflow " + cmd), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("--data-dir"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(RunCli("--help").exit_code, 0);
+  EXPECT_EQ(RunCli("frobnicate").exit_code, 2);
+  EXPECT_NE(RunCli("serve --no-such-flag").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace ledgerflow::testing
