@@ -73,14 +73,9 @@ Status CheckText(std::string_view field, std::string_view value, size_t max) {
   return Status::Ok();
 }
 
-Status CheckDefinition(const json::Value* definition, const ValidationOptions& options) {
+Status RequireDefinition(const json::Value* definition, const ValidationOptions& options) {
   if (definition == nullptr) return InvalidArgument("'definition' is required");
-  std::vector<std::string> errors = ValidateDefinition(*definition, options);
-  if (!errors.empty()) {
-    return InvalidArgument("The workflow definition is invalid", std::move(errors))
-        .WithReason("validation_failed");
-  }
-  return Status::Ok();
+  return CheckDefinition(*definition, options);
 }
 
 Status CheckExpected(const WorkflowState& state, std::optional<int64_t> expected) {
@@ -185,7 +180,7 @@ std::optional<VersionRecord> EvolveWorkflow(WorkflowState& state, std::string_vi
 
 StatusOr<std::vector<PendingEvent>> DecideCreate(const CreateWorkflow& c,
                                                  const ValidationOptions& options) {
-  LF_RETURN_IF_ERROR(CheckDefinition(c.definition, options));
+  LF_RETURN_IF_ERROR(RequireDefinition(c.definition, options));
   std::string name = c.name.value_or(json::GetString(*c.definition, "name").value_or(""));
   if (name.empty()) return InvalidArgument("'name' must be a non-empty string");
   LF_RETURN_IF_ERROR(CheckText("name", name, kMaxNameLength));
@@ -222,7 +217,7 @@ StatusOr<std::vector<PendingEvent>> DecideUpdate(const WorkflowState& state,
                                                  const ValidationOptions& options) {
   LF_RETURN_IF_ERROR(CheckExists(state));
   LF_RETURN_IF_ERROR(CheckExpected(state, c.expected_version));
-  LF_RETURN_IF_ERROR(CheckDefinition(c.definition, options));
+  LF_RETURN_IF_ERROR(RequireDefinition(c.definition, options));
   LF_RETURN_IF_ERROR(CheckText("change_summary", c.change_summary, kMaxChangeSummaryLength));
   if (SameDefinition(state, *c.definition)) return std::vector<PendingEvent>{};
   return std::vector<PendingEvent>{
@@ -301,7 +296,7 @@ StatusOr<std::vector<PendingEvent>> DecidePatch(const WorkflowState& state,
     if (!current.ok()) return current.status();
     json::Document merged = std::move(*current);
     LF_RETURN_IF_ERROR(ApplyMergePatch(merged, *d));
-    LF_RETURN_IF_ERROR(CheckDefinition(&merged, options));
+    LF_RETURN_IF_ERROR(CheckDefinition(merged, options));
     if (!SameDefinition(state, merged)) {
       std::string summary = json::GetString(patch, "change_summary").value_or("");
       out.push_back(VersionCreated(state.version + 1, merged, summary, std::nullopt));

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 namespace ledgerflow::service {
@@ -29,13 +28,6 @@ std::string RandomHex(size_t bytes) {
     std::abort();
   }
   return ToHex(buf.data(), bytes);
-}
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  return ToHex(digest, len);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

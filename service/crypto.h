@@ -1,4 +1,4 @@
-// Randomness and hashing for ids and key secrets (OpenSSL's CSPRNG and SHA-256).
+// Randomness for ids and key secrets (OpenSSL's CSPRNG) and constant-time comparison.
 // Thread-safe.
 #pragma once
 
@@ -9,9 +9,6 @@ namespace ledgerflow::service {
 
 // `bytes` random bytes from the CSPRNG, as lowercase hex (2 * bytes characters).
 std::string RandomHex(size_t bytes);
-
-// Lowercase hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
 
 // Compares equal-length secrets without leaking where they differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

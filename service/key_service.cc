@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "events/chain.h"
 #include "service/crypto.h"
 
 namespace ledgerflow::service {
@@ -28,7 +29,7 @@ StatusOr<Caller> KeyService::Authenticate(std::string_view authorization) const 
   auto key = keys_.GetKey(token->key_id);
   if (!key.ok()) return key.status();
   // Hash before deciding, so unknown and wrong keys take the same path.
-  std::string presented = Sha256Hex(token->secret);
+  std::string presented = events::Sha256Hex(token->secret);
   if (!key->has_value() || !ConstantTimeEquals(presented, (*key)->secret_hash)) {
     return BadKey("Unknown API key");
   }
@@ -75,7 +76,7 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
   w.Key("key_id"); w.String(key_id.c_str());
   w.Key("name"); w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
   w.Key("role"); w.String(core::RoleName(role));
-  w.Key("secret_hash"); w.String(Sha256Hex(secret).c_str());
+  w.Key("secret_hash"); w.String(events::Sha256Hex(secret).c_str());
   w.EndObject();
 
   events::AppendRequest req;
