@@ -1,0 +1,200 @@
+// The workflow aggregate: given events, when a command is decided, then these events.
+#include "core/workflow.h"
+
+#include <gtest/gtest.h>
+
+namespace ledgerflow::core {
+namespace {
+
+json::Document Json(const std::string& text) {
+  auto doc = json::Parse(text);
+  EXPECT_TRUE(doc.ok()) << text;
+  return doc.ok() ? std::move(*doc) : json::Document();
+}
+
+const char* kDefinition =
+    R"({"name":"wf","steps":[{"id":"a","type":"agent_task"},{"id":"b","type":"agent_task","depends_on":["a"]}]})";
+
+// Folds decided events as the store would record them.
+WorkflowState Fold(WorkflowState state, const std::vector<PendingEvent>& events,
+                   std::vector<VersionRecord>* versions = nullptr) {
+  for (const auto& e : events) {
+    EventMeta meta{state.stream_version + 100, state.stream_version + 1, 1000, "key_1"};
+    auto record = EvolveWorkflow(state, e.type, Json(e.data), meta);
+    if (record && versions) versions->push_back(*record);
+  }
+  return state;
+}
+
+WorkflowState Created(const char* definition = kDefinition) {
+  auto def = Json(definition);
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  c.tags = {"etl"};
+  auto events = DecideCreate(c, {});
+  EXPECT_TRUE(events.ok()) << events.status().ToString();
+  return Fold({}, *events);
+}
+
+TEST(WorkflowTest, CreateIsOneEventAndFoldsToVersionOne) {
+  auto def = Json(kDefinition);
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  auto events = DecideCreate(c, {});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, kWorkflowCreated);
+  std::vector<VersionRecord> versions;
+  WorkflowState s = Fold({}, *events, &versions);
+  EXPECT_EQ(s.id, "wf_1");
+  EXPECT_EQ(s.name, "wf");
+  EXPECT_EQ(s.version, 1);
+  EXPECT_EQ(s.status, "active");
+  EXPECT_TRUE(s.exists());
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].version, 1);
+  EXPECT_TRUE(Json(versions[0].definition) == def);
+}
+
+TEST(WorkflowTest, CreateRefusesInvalidDefinitionWithDetails) {
+  auto def = Json(R"({"name":"wf","steps":[{"id":"a","type":"agent_task","depends_on":["z"]}]})");
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  auto events = DecideCreate(c, {});
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().reason(), "validation_failed");
+  ASSERT_EQ(events.status().details().size(), 1u);
+  EXPECT_EQ(events.status().details()[0], "Step 'a' depends on 'z' which doesn't exist");
+}
+
+TEST(WorkflowTest, CreateRefusesBadStatusAndTrigger) {
+  auto def = Json(kDefinition);
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  c.status = "paused";
+  EXPECT_FALSE(DecideCreate(c, {}).ok());
+  c.status = "draft";
+  c.trigger_type = "cron";
+  EXPECT_FALSE(DecideCreate(c, {}).ok());
+}
+
+TEST(WorkflowTest, UpdateWithSameDefinitionDecidesNothing) {
+  WorkflowState s = Created();
+  auto same = Json(kDefinition);
+  auto events = DecideUpdate(s, {&same, "", std::nullopt}, {});
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+}
+
+TEST(WorkflowTest, UpdateMakesTheNextVersion) {
+  WorkflowState s = Created();
+  auto next = Json(R"({"name":"wf","steps":[{"id":"a","type":"agent_task"}]})");
+  auto events = DecideUpdate(s, {&next, "drop b", 1}, {});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  std::vector<VersionRecord> versions;
+  s = Fold(s, *events, &versions);
+  EXPECT_EQ(s.version, 2);
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].change_summary, "drop b");
+}
+
+TEST(WorkflowTest, StaleExpectedVersionIsAConflict) {
+  WorkflowState s = Created();
+  auto next = Json(R"({"name":"wf2","steps":[]})");
+  auto events = DecideUpdate(s, {&next, "", 7}, {});
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), StatusCode::kConflict);
+  EXPECT_EQ(events.status().reason(), "version_conflict");
+}
+
+TEST(WorkflowTest, DeletedWorkflowIsNotFoundForEveryCommand) {
+  WorkflowState s = Created();
+  auto deleted = DecideDelete(s);
+  ASSERT_TRUE(deleted.ok());
+  s = Fold(s, *deleted);
+  EXPECT_FALSE(s.exists());
+  auto def = Json(kDefinition);
+  EXPECT_EQ(DecideUpdate(s, {&def, "", std::nullopt}, {}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(DecideStatus(s, "paused").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(DecideDelete(s).status().code(), StatusCode::kNotFound);
+}
+
+TEST(WorkflowTest, PatchSplitsDetailsFromDefinition) {
+  WorkflowState s = Created();
+  auto patch = Json(R"({"name":"renamed","tags":null,"definition":{"metadata":{"team":"ops"}}})");
+  auto events = DecidePatch(s, patch, std::nullopt, {});
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].type, kWorkflowDetailsChanged);
+  EXPECT_EQ((*events)[1].type, kWorkflowVersionCreated);
+  s = Fold(s, *events);
+  EXPECT_EQ(s.name, "renamed");
+  EXPECT_TRUE(s.tags.empty());
+  EXPECT_EQ(s.version, 2);
+  EXPECT_EQ(Json(s.definition)["metadata"]["team"].GetString(), std::string("ops"));
+}
+
+TEST(WorkflowTest, PatchRefusesUnknownFields) {
+  WorkflowState s = Created();
+  auto events = DecidePatch(s, Json(R"({"status":"paused"})"), std::nullopt, {});
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(WorkflowTest, ArchivedCannotReturnToDraft) {
+  WorkflowState s = Created();
+  s = Fold(s, *DecideStatus(s, "archived"));
+  auto events = DecideStatus(s, "draft");
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().reason(), "invalid_transition");
+  EXPECT_TRUE(DecideStatus(s, "archived")->empty());
+  EXPECT_EQ(DecideStatus(s, "active")->size(), 1u);
+}
+
+TEST(WorkflowTest, RollbackRestoresAnEarlierDefinitionAsANewVersion) {
+  std::vector<VersionRecord> versions;
+  WorkflowState s = Created();
+  versions.push_back({1, s.definition, "Created", 0, "key_1", std::nullopt});
+  auto next = Json(R"({"name":"wf","steps":[]})");
+  s = Fold(s, *DecideUpdate(s, {&next, "", std::nullopt}, {}));
+  auto events = DecideRollback(s, versions[0], "", std::nullopt);
+  ASSERT_TRUE(events.ok());
+  std::vector<VersionRecord> made;
+  s = Fold(s, *events, &made);
+  EXPECT_EQ(s.version, 3);
+  ASSERT_EQ(made.size(), 1u);
+  EXPECT_EQ(made[0].change_summary, "Rollback to version 1");
+  EXPECT_EQ(made[0].rollback_of, 1);
+  EXPECT_TRUE(Json(s.definition) == Json(versions[0].definition));
+  // Rolling back to what is already current writes nothing.
+  EXPECT_TRUE(DecideRollback(s, versions[0], "", std::nullopt)->empty());
+}
+
+TEST(WorkflowTest, StateRoundTripsThroughItsEncoding) {
+  WorkflowState s = Created();
+  auto decoded = DecodeWorkflowState(EncodeWorkflowState(s));
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(EncodeWorkflowState(*decoded), EncodeWorkflowState(s));
+}
+
+TEST(WorkflowTest, UnknownEventTypesAreIgnored) {
+  WorkflowState s = Created();
+  std::string before = EncodeWorkflowState(s);
+  EventMeta meta{200, s.stream_version, s.updated_at_ms, s.updated_by};
+  EvolveWorkflow(s, "workflow.something_new", Json("{}"), meta);
+  EXPECT_EQ(EncodeWorkflowState(s), before);
+}
+
+TEST(WorkflowTest, TimestampsAreRfc3339Utc) {
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(1795464062123), "2026-11-23T20:01:02.123Z");
+  EXPECT_EQ(FormatTimestamp(951782400000), "2000-02-29T00:00:00.000Z");
+}
+
+}  // namespace
+}  // namespace ledgerflow::core
