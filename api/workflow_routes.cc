@@ -4,6 +4,7 @@
 
 #include "api/request_parsing.h"
 #include "core/definition.h"
+#include "core/workflow_codec.h"
 #include "events/time_format.h"
 
 namespace ledgerflow::api {

@@ -129,21 +129,4 @@ StatusOr<std::vector<PendingEvent>> DecideRollback(const WorkflowState& state,
                                                    std::string change_summary,
                                                    std::optional<int64_t> expected_version);
 
-// JSON encodings of the state and version records, for read models and responses.
-// `with_definition` adds the parsed definition; times are RFC 3339 via `format_time`.
-std::string EncodeWorkflowState(const WorkflowState& state);
-StatusOr<WorkflowState> DecodeWorkflowState(std::string_view json_text);
-std::string EncodeVersionRecord(const VersionRecord& record);
-StatusOr<VersionRecord> DecodeVersionRecord(std::string_view json_text);
-
-// The API's workflow object (DESIGN.md "GET /api/workflows/{id}").
-json::Document WorkflowObject(const WorkflowState& state, bool with_definition);
-// The API's list summary.
-json::Document WorkflowSummary(const WorkflowState& state);
-// The API's version object; `with_definition` for GET .../versions/{v}.
-json::Document VersionObject(const VersionRecord& record, bool with_definition);
-
-// RFC 3339 UTC with milliseconds, e.g. "2026-11-23T20:01:02.123Z". Pure arithmetic.
-std::string FormatTimestamp(int64_t ms_since_epoch);
-
 }  // namespace ledgerflow::core

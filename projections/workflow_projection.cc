@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "core/workflow_codec.h"
 #include "projections/key_encoding.h"
 
 namespace ledgerflow::projections {

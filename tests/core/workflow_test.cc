@@ -1,6 +1,8 @@
 // The workflow aggregate: given events, when a command is decided, then these events.
 #include "core/workflow.h"
 
+#include "core/workflow_codec.h"
+
 #include <gtest/gtest.h>
 
 namespace ledgerflow::core {
