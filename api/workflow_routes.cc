@@ -5,7 +5,7 @@
 #include "api/request_parsing.h"
 #include "core/definition.h"
 #include "core/workflow_codec.h"
-#include "events/time_format.h"
+#include "core/time_format.h"
 
 namespace ledgerflow::api {
 namespace {
@@ -140,7 +140,7 @@ void ListWorkflows(service::WorkflowService& service, ApiRequest& req, Responder
 void GetWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
   StatusOr<core::WorkflowState> state = Status(StatusCode::kInternal, "unset");
   if (auto as_of = req.query("as_of")) {
-    auto at = events::ParseRfc3339(*as_of);
+    auto at = core::ParseRfc3339(*as_of);
     if (!at.ok()) {
       return out->SendError(InvalidArgument("'as_of' must be an RFC 3339 timestamp such as "
                                             "2026-11-23T20:00:00Z")
@@ -231,11 +231,11 @@ void Metadata(service::WorkflowService& service, ApiRequest& req, ResponderPtr o
   json::Value authors_json(rapidjson::kArrayType);
   for (const auto& au : authors) authors_json.PushBack(json::String(au, a), a);
   doc.AddMember("authors", authors_json, a);
-  doc.AddMember("created_at", json::String(core::FormatTimestamp(state->created_at_ms), a), a);
-  doc.AddMember("updated_at", json::String(core::FormatTimestamp(state->updated_at_ms), a), a);
+  doc.AddMember("created_at", json::String(core::FormatRfc3339Millis(state->created_at_ms), a), a);
+  doc.AddMember("updated_at", json::String(core::FormatRfc3339Millis(state->updated_at_ms), a), a);
   if (!versions->versions.empty()) {
     doc.AddMember("last_version_at",
-                  json::String(core::FormatTimestamp(versions->versions.front().created_at_ms), a),
+                  json::String(core::FormatRfc3339Millis(versions->versions.front().created_at_ms), a),
                   a);
   }
   out->SendJson(Code::Ok, doc);

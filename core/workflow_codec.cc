@@ -1,6 +1,7 @@
 #include "core/workflow_codec.h"
 
-#include <cstdio>
+#include "core/time_format.h"
+
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -137,7 +138,7 @@ void AddString(json::Document& doc, const char* key, std::string_view value) {
 }
 
 void AddTimestamp(json::Document& doc, const char* key, int64_t ms) {
-  AddString(doc, key, FormatTimestamp(ms));
+  AddString(doc, key, FormatRfc3339Millis(ms));
 }
 
 }  // namespace
@@ -189,31 +190,6 @@ json::Document VersionObject(const VersionRecord& r, bool with_definition) {
   AddString(doc, "created_by", r.created_by);
   if (r.rollback_of) doc.AddMember("rollback_of", json::Value(*r.rollback_of), a);
   return doc;
-}
-
-std::string FormatTimestamp(int64_t ms) {
-  // Howard Hinnant's civil_from_days: exact for the proleptic Gregorian calendar.
-  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  int millis = static_cast<int>(ms - secs * 1000);
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
-  int64_t z = days + 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  char buf[96];
-  std::snprintf(buf, sizeof(buf), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03dZ",
-                static_cast<long long>(y), static_cast<long long>(m),
-                static_cast<long long>(d), static_cast<long long>(rem / 3600),
-                static_cast<long long>((rem % 3600) / 60), static_cast<long long>(rem % 60),
-                millis);
-  return buf;
 }
 
 }  // namespace ledgerflow::core

@@ -24,7 +24,5 @@ json::Document WorkflowSummary(const WorkflowState& state);
 // The API's version object; `with_definition` for GET .../versions/{v}.
 json::Document VersionObject(const VersionRecord& record, bool with_definition);
 
-// RFC 3339 UTC with milliseconds, e.g. "2026-11-23T20:01:02.123Z". Pure arithmetic.
-std::string FormatTimestamp(int64_t ms_since_epoch);
 
 }  // namespace ledgerflow::core

@@ -1,0 +1,43 @@
+// The stored form of an event: one compact JSON object per line, fields in a fixed
+// order (written to disk and hashed: never reorder or rename). Stateless, thread-safe.
+//
+//   {"position":1,"stream":"workflow-x","stream_version":1,"type":"workflow.created",
+//    "schema_version":1,"org":"org_1","actor":"key_1","at":"2026-11-23T20:01:02.123Z",
+//    "request_id":"req_1","causation":7,"data":{...},"prev_hash":"","hash":"9f86..."}
+//
+// `causation` is omitted when absent; `data` is embedded as JSON, not as a string.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "events/event.h"
+
+namespace ledgerflow::events {
+
+// The canonical form of a JSON text: parsed iteratively with full number precision and
+// UTF-8 validation, at most json::kMaxDepth deep, re-serialized compactly by
+// rapidjson::Writer. Canonicalizing canonical text returns it unchanged, so data that
+// went through here survives EncodeEvent -> DecodeEvent byte for byte (hashes verify).
+// Returns InvalidArgument (reason "malformed_json") on malformed or invalid UTF-8 input.
+StatusOr<std::string> CanonicalizeJson(std::string_view json);
+
+// The stored line (no trailing newline). Precondition: `event.data` is canonical
+// (CanonicalizeJson output, as every event read from the store is); empty data is
+// written as {}.
+std::string EncodeEvent(const Event& event);
+
+// EncodeEvent without the "hash" field: the bytes the hash covers.
+std::string CanonicalBytes(const Event& event);
+
+// EncodeEvent(event) for an event whose CanonicalBytes are already at hand and whose
+// hash is `hash`: saves encoding twice on the write path.
+std::string EncodeWithHash(std::string_view canonical_bytes, std::string_view hash);
+
+// Parses a line produced by EncodeEvent (member order is not checked; unknown members
+// are ignored). Returns InvalidArgument naming what is wrong: malformed JSON, a missing
+// or mistyped field, a bad timestamp. `data` comes back in canonical form.
+StatusOr<Event> DecodeEvent(std::string_view line);
+
+}  // namespace ledgerflow::events

@@ -1,0 +1,240 @@
+// RocksEventStore's write path: validation on the caller's thread, then a queue drained
+// by one writer thread that commits each group with one WriteBatch and one sync.
+#include <rocksdb/write_batch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <future>
+
+#include "events/codec.h"
+#include "events/rocks_event_store.h"
+#include "events/rocks_util.h"
+
+namespace ledgerflow::events::internal {
+namespace {
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Checks the request and puts every event's data in canonical form (on the caller's
+// thread, so that parsing runs in parallel and the writer only hashes and writes).
+Status Prepare(AppendRequest& r) {
+  if (r.stream.empty()) return InvalidArgument("append: stream is empty");
+  if (r.stream.find('\0') != std::string::npos) {
+    return InvalidArgument("append: stream name contains a NUL byte");
+  }
+  if (r.org.empty()) return InvalidArgument("append: org is empty");
+  if (r.events.empty()) return InvalidArgument("append: no events");
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    NewEvent& e = r.events[i];
+    const std::string where = "append: event " + std::to_string(i) + " of " + r.stream;
+    if (e.type.empty()) return InvalidArgument(where + " has no type");
+    if (e.data.empty()) {
+      e.data = "{}";
+      continue;
+    }
+    StatusOr<std::string> data = CanonicalizeJson(e.data);
+    if (!data.ok()) return InvalidArgument(where + ": data: " + data.status().message());
+    if (data->front() != '{') return InvalidArgument(where + ": data is not a JSON object");
+    e.data = std::move(data).value();
+  }
+  return Status::Ok();
+}
+
+template <typename F>
+void RunGuarded(const char* what, F&& f) {
+  // An exception must not kill the writer thread: every later append would hang.
+  try {
+    f();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ledgerflow: %s threw: %s\n", what, e.what());
+  } catch (...) {
+    std::fprintf(stderr, "ledgerflow: %s threw\n", what);
+  }
+}
+
+}  // namespace
+
+StatusOr<AppendResult> RocksEventStore::Append(AppendRequest request) {
+  if (std::this_thread::get_id() == writer_id_) {
+    return Internal("Append called on the event store's writer thread (from a listener or "
+                    "callback) would deadlock; use AppendAsync");
+  }
+  // Shared: the writer may still be inside set_value when this thread returns.
+  auto promise = std::make_shared<std::promise<StatusOr<AppendResult>>>();
+  std::future<StatusOr<AppendResult>> result = promise->get_future();
+  AppendAsync(std::move(request),
+              [promise](StatusOr<AppendResult> r) { promise->set_value(std::move(r)); });
+  return result.get();
+}
+
+void RocksEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
+  Status prepared = Prepare(request);
+  if (!prepared.ok()) {
+    if (done) done(std::move(prepared));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (!stopping_) {
+      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  if (done) done(Status(StatusCode::kUnavailable, "append: the event store is shut down"));
+}
+
+void RocksEventStore::WriterLoop() {
+  std::vector<Pending> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      size_t events = 0;
+      while (!queue_.empty() &&
+             (group.empty() ||
+              events + queue_.front().request.events.size() <= options_.max_batch_events)) {
+        events += queue_.front().request.events.size();
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+StatusOr<Version> RocksEventStore::CommittedVersion(const std::string& stream) {
+  auto it = stream_versions_.find(stream);
+  if (it != stream_versions_.end()) return it->second;
+  StatusOr<Version> version = ReadStreamVersion(stream, nullptr);
+  if (version.ok()) stream_versions_.emplace(stream, *version);
+  return version;
+}
+
+void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
+  if (stream_versions_.size() > options_.max_cached_streams) stream_versions_.clear();
+
+  // Effects of this group, merged into the caches only once the batch is durable: a
+  // failed write leaves the caches untouched, so its positions are reused.
+  std::unordered_map<std::string, Version> pending_versions;
+  std::map<std::string, ChainHead, std::less<>> pending_orgs;
+  std::vector<std::optional<StatusOr<AppendResult>>> results(group.size());
+  std::vector<Event> committed;
+  rocksdb::WriteBatch batch;
+  Position head = last_position_;
+  const int64_t at = std::max(options_.clock ? options_.clock() : SystemNowMs(), last_at_ms_);
+  Status batch_status;
+
+  for (size_t i = 0; i < group.size() && batch_status.ok(); ++i) {
+    const AppendRequest& r = group[i].request;
+    Version current;
+    if (auto p = pending_versions.find(r.stream); p != pending_versions.end()) {
+      current = p->second;
+    } else {
+      StatusOr<Version> version = CommittedVersion(r.stream);
+      if (!version.ok()) {
+        results[i] = version.status();
+        continue;
+      }
+      current = *version;
+    }
+    if (r.expected_version != kAnyVersion && r.expected_version != current) {
+      results[i] = Conflict("stream " + r.stream + " is at version " + std::to_string(current) +
+                            ", expected " + std::to_string(r.expected_version))
+                       .WithReason("version_conflict");
+      continue;
+    }
+    auto org = pending_orgs.find(r.org);
+    if (org == pending_orgs.end()) {
+      auto stored = org_heads_.find(r.org);
+      org = pending_orgs.emplace(r.org, stored == org_heads_.end() ? ChainHead{} : stored->second)
+                .first;
+    }
+    AppendResult result{head + 1, head + r.events.size(), current + r.events.size()};
+    for (const NewEvent& n : r.events) {
+      Event e;
+      e.position = ++head;
+      e.stream = r.stream;
+      e.stream_version = ++current;
+      e.type = n.type;
+      e.schema_version = n.schema_version;
+      e.org = r.org;
+      e.actor = r.actor;
+      e.at_ms = at;
+      e.request_id = r.request_id;
+      e.causation = n.causation;
+      e.data = n.data;
+      e.prev_hash = org->second.hash;
+      const std::string canonical = CanonicalBytes(e);
+      e.hash = Sha256Hex(e.prev_hash, canonical);
+      const std::string key = PositionKey(e.position);
+      batch_status = FromRocks(batch.Put(cf_.events, key, EncodeWithHash(canonical, e.hash)),
+                               "append batch");
+      if (batch_status.ok()) {
+        batch_status = FromRocks(batch.Put(cf_.streams, StreamKey(e.stream, e.stream_version), key),
+                                 "append batch");
+      }
+      org->second = ChainHead{e.position, e.hash};
+      committed.push_back(std::move(e));
+    }
+    pending_versions[r.stream] = current;
+    results[i] = result;
+  }
+
+  if (!committed.empty()) {
+    for (const auto& [org, h] : pending_orgs) {
+      if (h.position == 0) continue;
+      if (!batch_status.ok()) break;
+      batch_status = FromRocks(batch.Put(cf_.meta, OrgHeadKey(org), PositionKey(h.position) + h.hash),
+                               "append batch");
+    }
+    if (batch_status.ok()) {
+      batch_status = FromRocks(batch.Put(cf_.meta, kLogHeadKey, PositionKey(head)), "append batch");
+    }
+    if (batch_status.ok() && fail_writes_.load() > 0) {
+      fail_writes_.fetch_sub(1);
+      batch_status = Internal("append: injected write failure");
+    }
+    if (batch_status.ok()) {
+      rocksdb::WriteOptions write_options;
+      write_options.sync = options_.sync;
+      batch_status = FromRocks(db_->Write(write_options, &batch), "append");
+    }
+    if (!batch_status.ok()) {
+      // Nothing of the group is durable: every request fails, the caches stay as they were.
+      Status failed = Internal(batch_status.message());
+      for (auto& r : results) r = failed;
+      committed.clear();
+    } else {
+      for (auto& [stream, version] : pending_versions) stream_versions_[stream] = version;
+      for (auto& [org, h] : pending_orgs) {
+        if (h.position != 0) org_heads_[org] = h;
+      }
+      last_position_ = head;
+      last_at_ms_ = at;
+      Publish(head);
+    }
+  }
+
+  if (!committed.empty()) {
+    std::shared_ptr<const CommitListener> listener;
+    {
+      std::lock_guard<std::mutex> lock(listener_mu_);
+      listener = listener_;
+    }
+    if (listener) RunGuarded("commit listener", [&] { (*listener)(committed); });
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!group[i].done) continue;
+    RunGuarded("append callback", [&] { group[i].done(std::move(*results[i])); });
+  }
+}
+
+}  // namespace ledgerflow::events::internal

@@ -1,0 +1,109 @@
+// Internal to events/: the EventStore over the "events" and "streams" column families,
+// with group commit. Appends are queued; one writer thread takes everything queued (up
+// to max_batch_events), checks expected versions against an in-memory stream-head cache,
+// assigns positions, time and per-org hash chains, writes one WriteBatch with one sync,
+// then runs the commit listener and the callbacks. Reads go straight to RocksDB.
+// AppendAsync runs `done` on the caller's thread, at once, when the request is invalid
+// (InvalidArgument) or the store is stopped (Unavailable).
+// Thread-safe. Does not own the DB or the handles (RocksStorage does, and outlives it).
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "events/chain.h"
+#include "events/event_store.h"
+#include "events/rocks_storage.h"
+
+namespace ledgerflow::events::internal {
+
+class RocksEventStore final : public EventStore {
+ public:
+  struct Families {
+    rocksdb::ColumnFamilyHandle* meta;
+    rocksdb::ColumnFamilyHandle* events;
+    rocksdb::ColumnFamilyHandle* streams;
+  };
+
+  RocksEventStore(rocksdb::DB* db, Families families, StorageOptions options);
+  ~RocksEventStore() override;  // Stop()
+
+  // Loads the head position, the last `at` and the org chain heads; rebuilds the stored
+  // org heads by scanning the log when they are missing or disagree with it. Call once,
+  // before Start().
+  Status Recover();
+  // Starts the writer thread.
+  void Start();
+  // Commits what is queued, then stops the writer; later appends fail with Unavailable.
+  // Idempotent.
+  void Stop();
+
+  StatusOr<AppendResult> Append(AppendRequest request) override;
+  void AppendAsync(AppendRequest request, AppendCallback done) override;
+  StatusOr<std::vector<Event>> ReadStream(std::string_view stream, Version from_version,
+                                          size_t limit) override;
+  Status ReadAll(Position from, const std::function<bool(const Event&)>& visit) override;
+  StatusOr<Event> ReadAt(Position position) override;
+  Position HeadPosition() const override;
+  StatusOr<Version> StreamVersion(std::string_view stream) override;
+  Position WaitForEvents(Position after, std::chrono::milliseconds timeout) override;
+  void SetCommitListener(CommitListener listener) override;
+
+  // Makes the next `count` group writes fail before reaching RocksDB, as a failed
+  // WriteBatch would. For tests of the failure path.
+  void FailWritesForTesting(int count) { fail_writes_.store(count); }
+
+ private:
+  struct Pending {
+    AppendRequest request;
+    AppendCallback done;
+  };
+
+  void WriterLoop();
+  void CommitGroup(std::vector<Pending>& group);
+  // Current version of `stream` as committed (cache, else disk); writer thread only.
+  StatusOr<Version> CommittedVersion(const std::string& stream);
+  StatusOr<Version> ReadStreamVersion(std::string_view stream,
+                                      const rocksdb::Snapshot* snapshot);
+  StatusOr<Event> ReadEvent(Position position, const rocksdb::ReadOptions& options);
+  Status RebuildOrgHeads();
+  void Publish(Position head);
+
+  rocksdb::DB* const db_;
+  const Families cf_;
+  const StorageOptions options_;
+
+  // The queue, guarded by queue_mu_.
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+  std::thread::id writer_id_;
+
+  // Committed head for readers; head_mu_/head_cv_ serve WaitForEvents.
+  std::atomic<Position> head_{0};
+  mutable std::mutex head_mu_;
+  std::condition_variable head_cv_;
+  bool closed_ = false;  // guarded by head_mu_: wakes waiters on Stop()
+
+  std::mutex listener_mu_;
+  std::shared_ptr<const CommitListener> listener_;
+
+  // Writer-thread state (and Recover() before the thread starts): committed only.
+  Position last_position_ = 0;
+  int64_t last_at_ms_ = 0;
+  std::unordered_map<std::string, Version> stream_versions_;
+  std::map<std::string, ChainHead, std::less<>> org_heads_;
+  std::atomic<int> fail_writes_{0};
+};
+
+}  // namespace ledgerflow::events::internal
