@@ -1,7 +1,6 @@
 #include "core/definition.h"
 
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -191,26 +190,11 @@ std::string TwoWideStages() {
   return text + "]}";
 }
 
-// Best of several runs, so that a busy machine does not fail the test.
-std::chrono::nanoseconds BestValidationTime(const json::Value& definition) {
-  auto best = std::chrono::nanoseconds::max();
-  for (int i = 0; i < 20; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    EXPECT_THAT(ValidateDefinition(definition, {}), IsEmpty());
-    best = std::min(best, std::chrono::nanoseconds(std::chrono::steady_clock::now() - start));
-  }
-  return best;
-}
-
-TEST(DefinitionTest, ThousandStepsValidateWellUnderHalfAMillisecond) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "timing is meaningless under sanitizers";
-#endif
+// Speed is measured in bench/diff_bench.cc; here only that wide definitions are valid.
+TEST(DefinitionTest, ThousandStepDefinitionsAreValid) {
   for (const std::string& text : {Chain(1000), TwoWideStages()}) {
     json::Document doc = ParseOrDie(text);
-    auto best = BestValidationTime(doc);
-    EXPECT_LT(best, std::chrono::microseconds(500))
-        << std::chrono::duration_cast<std::chrono::microseconds>(best).count() << " us";
+    EXPECT_THAT(ValidateDefinition(doc, {}), IsEmpty());
   }
 }
 

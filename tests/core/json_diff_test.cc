@@ -1,7 +1,6 @@
 #include "core/json_diff.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <random>
 #include <string>
@@ -236,14 +235,10 @@ TEST(DiffTest, HugeUnrelatedArraysFallBackAndStillApply) {
     a.PushBack(static_cast<int>(rng() % 1000), a.GetAllocator());
     b.PushBack(static_cast<int>(rng() % 1000), b.GetAllocator());
   }
-  auto start = std::chrono::steady_clock::now();
-  json::Document patch = Diff(a, b);
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
   EXPECT_TRUE(DiffRoundTrips(a, b));
 }
 
-TEST(DiffTest, ReversedHugeKeyedArrayStaysFast) {
+TEST(DiffTest, ReversedHugeKeyedArrayRoundTrips) {
   std::vector<int> ids = Range(3000);
   json::Document a = Definition(ids);
   std::reverse(ids.begin(), ids.end());
@@ -251,29 +246,18 @@ TEST(DiffTest, ReversedHugeKeyedArrayStaysFast) {
   ids.insert(ids.begin() + 2000, {7001, 7002, 7003});
   json::Document b = Definition(ids);
   b["steps"][7]["type"].SetString("script");
-  auto start = std::chrono::steady_clock::now();
-  json::Document patch = Diff(a, b);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   EXPECT_TRUE(DiffRoundTrips(a, b));
 }
 
-TEST(DiffTest, ThousandStepDefinitionWithFewChangesDiffsQuickly) {
+TEST(DiffTest, ThousandStepDefinitionWithFewChangesIsAFewOperations) {
   std::vector<int> ids = Range(1000);
   json::Document a = Definition(ids);
   ids.erase(ids.begin() + 300);
   ids.insert(ids.begin() + 700, 5000);
   json::Document b = Definition(ids);
   b["steps"][500]["config"]["method"].SetString("PUT");
-  constexpr int kRuns = 50;
-  size_t ops = 0;
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRuns; ++i) ops += Diff(a, b).Size();
-  auto per_diff = (std::chrono::steady_clock::now() - start) / kRuns;
-  EXPECT_EQ(ops, 3u * kRuns);
-  // Well under 1 ms in a release build; the bound leaves room for sanitizer builds.
-  EXPECT_LT(per_diff, std::chrono::milliseconds(5));
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(per_diff).count();
-  RecordProperty("diff_microseconds", static_cast<int>(micros));
+  // Speed is measured in bench/diff_bench.cc.
+  EXPECT_EQ(Diff(a, b).Size(), 3u);
   EXPECT_TRUE(DiffRoundTrips(a, b));
 }
 
