@@ -1,6 +1,10 @@
 #include "api/responder.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+
+#include <pistache/peer.h>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -57,6 +61,17 @@ void Responder::Finish(Code code, const std::string& body, const std::string& mi
   } catch (const std::exception& e) {
     // The client went away; nothing left to answer.
     std::fprintf(stderr, "response not sent (%s): %s\n", request_id_.c_str(), e.what());
+  }
+}
+
+int Responder::DetachSocket() {
+  if (!Claim()) return -1;
+  try {
+    auto peer = writer_.peer();
+    if (!peer) return -1;
+    return ::dup(peer->fd());
+  } catch (const std::exception&) {
+    return -1;  // the peer is gone
   }
 }
 

@@ -56,8 +56,10 @@ class Responder {
   // The error envelope with the status's HTTP code, or `code` when given (405).
   void SendError(const Status& status, std::optional<Pistache::Http::Code> code = {});
 
-  // Moves the writer out, for streaming responses (SSE, NDJSON).
-  Pistache::Http::ResponseWriter& writer() { return writer_; }
+  // Takes the connection over for a raw stream (see RawStream): returns a dup of the
+  // client's socket, or -1 when this request was already answered or the client is
+  // gone. Pistache writes nothing more on this request.
+  int DetachSocket();
 
  private:
   bool Claim() { return !sent_.exchange(true); }

@@ -2,7 +2,9 @@
 
 #include <pistache/endpoint.h>
 
+#include "api/audit_routes.h"
 #include "api/http_handler.h"
+#include "api/key_routes.h"
 #include "api/openapi.h"
 #include "api/workflow_routes.h"
 
@@ -17,9 +19,11 @@ constexpr size_t kHeaderAllowance = 64 * 1024;
 
 }  // namespace
 
-std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, const ServerOptions&) {
+std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& streams) {
   auto router = std::make_shared<Router>();
   AddWorkflowRoutes(*router, ledger.workflows());
+  AddKeyRoutes(*router, ledger.keys());
+  AddAuditRoutes(*router, ledger.audit(), streams);
   // The OpenAPI route serves a document of the finished table.
   auto document = std::make_shared<std::string>();
   router->Add({Method::Get, "/healthz", std::nullopt,
@@ -43,7 +47,8 @@ Server::~Server() { Stop(); }
 
 Status Server::Start() {
   try {
-    router_ = BuildRouter(ledger_, options_);
+    streams_ = std::make_unique<StreamWorkers>(options_.max_streams);
+    router_ = BuildRouter(ledger_, *streams_);
     Pistache::Address address(options_.host, Pistache::Port(options_.port));
     endpoint_ = std::make_unique<Pistache::Http::Endpoint>(address);
     auto opts = Pistache::Http::Endpoint::options()
@@ -66,6 +71,8 @@ Status Server::Start() {
 
 void Server::Stop() {
   if (!endpoint_) return;
+  // Stream writers first: they write through the endpoint's transport.
+  if (streams_) streams_->StopAll();
   endpoint_->shutdown();
   endpoint_.reset();
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "api/stream_workers.h"
 #include "core/status.h"
 #include "service/ledger.h"
 
@@ -21,6 +22,7 @@ struct ServerOptions {
   uint16_t port = 8080;          // 0: an ephemeral port (see Server::port())
   int threads = 2;
   size_t max_body_bytes = 1 << 20;
+  size_t max_streams = 64;  // concurrent SSE feeds and NDJSON exports
 };
 
 class Server {
@@ -37,12 +39,13 @@ class Server {
  private:
   service::Ledger& ledger_;
   ServerOptions options_;
+  std::unique_ptr<StreamWorkers> streams_;
   std::shared_ptr<Router> router_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   uint16_t port_ = 0;
 };
 
 // Builds the full route table (every endpoint of the API).
-std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, const ServerOptions& options);
+std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& streams);
 
 }  // namespace ledgerflow::api

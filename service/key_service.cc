@@ -60,12 +60,15 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
   if (!core::IsValidOrgId(org)) {
     return InvalidArgument("Organisation ids are 1-64 characters of a-z, 0-9, _ and -");
   }
-  if (role > by.role) {
-    return PermissionDenied(std::string("A ") + core::RoleName(by.role) +
-                            " key cannot create a " + core::RoleName(role) + " key")
+  // Nobody grants more than they hold, and only owners grant admin or owner.
+  if (role > by.role || (role >= core::Role::kAdmin && by.role != core::Role::kOwner)) {
+    return PermissionDenied(std::string("An ") + core::RoleName(by.role) +
+                            " key cannot create an " + core::RoleName(role) + " key")
         .WithReason("forbidden");
   }
-  if (name.size() > 200) return InvalidArgument("'name' is longer than 200 characters");
+  if (name.size() > 200) {
+    return InvalidArgument("'name' is longer than 200 characters").WithReason("invalid_field");
+  }
   LF_RETURN_IF_ERROR(EnsureOrg(by, org));
 
   std::string key_id = "key_" + RandomHex(kKeyIdBytes);

@@ -28,7 +28,7 @@ class KeyService {
   StatusOr<Caller> Authenticate(std::string_view authorization) const;
 
   // Creates a key in `org` (creating the org on first use). PermissionDenied when
-  // `by` may not grant `role` (higher than its own).
+  // `by` may not grant `role`: higher than its own, or admin/owner by a non-owner.
   StatusOr<CreatedKey> CreateKey(const Caller& by, std::string_view org, std::string_view name,
                                  core::Role role);
 

@@ -17,6 +17,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->runner_ = std::make_unique<projections::ProjectionRunner>(ledger->store(), kv);
   ledger->runner_->Add(ledger->workflow_view_.get());
   ledger->runner_->Add(ledger->key_view_.get());
+  ledger->audit_index_ = std::make_unique<projections::AuditProjection>(kv);
+  ledger->runner_->Add(ledger->audit_index_.get());
   LF_RETURN_IF_ERROR(ledger->runner_->Start(progress));
 
   core::ValidationOptions validation;
@@ -24,6 +26,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->workflow_service_ =
       std::make_unique<WorkflowService>(ledger->store(), *ledger->workflow_view_, validation);
   ledger->key_service_ = std::make_unique<KeyService>(ledger->store(), *ledger->key_view_);
+  ledger->audit_service_ = std::make_unique<AuditService>(ledger->store(), *ledger->audit_index_,
+                                                          *ledger->runner_);
   return ledger;
 }
 

@@ -9,9 +9,11 @@
 
 #include "core/definition.h"
 #include "events/rocks_storage.h"
+#include "projections/audit_projection.h"
 #include "projections/key_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/workflow_projection.h"
+#include "service/audit_service.h"
 #include "service/key_service.h"
 #include "service/workflow_service.h"
 
@@ -38,6 +40,7 @@ class Ledger {
   const projections::KeyProjection& key_view() const { return *key_view_; }
   WorkflowService& workflows() { return *workflow_service_; }
   KeyService& keys() { return *key_service_; }
+  AuditService& audit() { return *audit_service_; }
 
  private:
   Ledger() = default;
@@ -45,9 +48,11 @@ class Ledger {
   std::unique_ptr<events::RocksStorage> storage_;
   std::unique_ptr<projections::WorkflowProjection> workflow_view_;
   std::unique_ptr<projections::KeyProjection> key_view_;
+  std::unique_ptr<projections::AuditProjection> audit_index_;
   std::unique_ptr<projections::ProjectionRunner> runner_;
   std::unique_ptr<WorkflowService> workflow_service_;
   std::unique_ptr<KeyService> key_service_;
+  std::unique_ptr<AuditService> audit_service_;
 };
 
 }  // namespace ledgerflow::service

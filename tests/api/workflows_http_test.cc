@@ -481,7 +481,8 @@ TEST_F(WorkflowsHttpTest, OpenApiDocumentsEveryRegisteredRoute) {
   EXPECT_EQ(Str(doc, "openapi"), "3.0.3");
   const json::Value& paths = doc["paths"];
   // Compare against the route table the server actually dispatches with.
-  api::Router router = *api::BuildRouter(server_->ledger(), {});
+  api::StreamWorkers streams(1);
+  api::Router router = *api::BuildRouter(server_->ledger(), streams);
   ASSERT_GE(router.routes().size(), 15u);
   for (const auto& route : router.routes()) {
     std::string path = api::OpenApiPath(route.pattern);

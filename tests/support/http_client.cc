@@ -29,6 +29,17 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+struct StreamState {
+  std::string* body;
+  const std::function<bool(const std::string&)>* enough;
+};
+
+size_t OnStreamBody(char* data, size_t size, size_t n, void* out) {
+  auto* state = static_cast<StreamState*>(out);
+  state->body->append(data, size * n);
+  return (*state->enough)(*state->body) ? 0 : size * n;  // 0 aborts the transfer
+}
+
 }  // namespace
 
 HttpClient::HttpClient(std::string base_url)
@@ -67,6 +78,34 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& path
     return out;
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &out.status);
+  return out;
+}
+
+HttpResponse HttpClient::StreamUntil(const std::string& path, std::vector<std::string> headers,
+                                     const std::function<bool(const std::string&)>& enough,
+                                     long timeout_ms) {
+  HttpResponse out;
+  curl_easy_reset(curl_);
+  std::string url = base_url_ + path;
+  curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (!token_.empty()) headers.push_back("Authorization: Bearer " + token_);
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, list);
+  StreamState state{&out.body, &enough};
+  curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, OnStreamBody);
+  curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &out.headers);
+  CURLcode rc = curl_easy_perform(curl_);
+  curl_slist_free_all(list);
+  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &out.status);
+  if (rc != CURLE_OK && rc != CURLE_WRITE_ERROR) out.error = curl_easy_strerror(rc);
+  // The aborted connection cannot be reused.
+  curl_easy_cleanup(curl_);
+  curl_ = curl_easy_init();
   return out;
 }
 

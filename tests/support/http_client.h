@@ -2,6 +2,7 @@
 // thread (it reuses its connection).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,6 +38,12 @@ class HttpClient {
   HttpResponse Post(const std::string& path, const std::string& body) {
     return Send("POST", path, body);
   }
+
+  // GETs a streaming response, collecting the body until `enough(body)` is true or
+  // `timeout_ms` passes; then drops the connection.
+  HttpResponse StreamUntil(const std::string& path, std::vector<std::string> headers,
+                           const std::function<bool(const std::string&)>& enough,
+                           long timeout_ms = 10000);
 
   void set_token(std::string token) { token_ = std::move(token); }
   const std::string& base_url() const { return base_url_; }

@@ -1,0 +1,174 @@
+#include "api/audit_routes.h"
+
+#include <chrono>
+
+#include "api/raw_stream.h"
+#include "api/request_parsing.h"
+#include "core/time_format.h"
+#include "events/codec.h"
+
+namespace ledgerflow::api {
+namespace {
+
+using Pistache::Http::Code;
+using Pistache::Http::Method;
+
+constexpr int64_t kDefaultLimit = 100;
+constexpr int64_t kMaxLimit = 1000;
+constexpr auto kHeartbeat = std::chrono::seconds(15);
+constexpr size_t kExportChunkBytes = 64 * 1024;
+
+StatusOr<std::optional<int64_t>> QueryTime(const ApiRequest& req, const char* name) {
+  auto v = req.query(name);
+  if (!v) return std::optional<int64_t>();
+  auto ms = core::ParseRfc3339(*v);
+  if (!ms.ok()) {
+    return InvalidArgument(std::string("'") + name + "' must be an RFC 3339 timestamp")
+        .WithReason("invalid_parameter");
+  }
+  return std::optional<int64_t>(*ms);
+}
+
+StatusOr<service::AuditQuery> ParseQuery(const ApiRequest& req) {
+  service::AuditQuery q;
+  q.stream = req.query("stream");
+  q.type = req.query("type");
+  q.actor = req.query("actor");
+  auto since = QueryTime(req, "since");
+  if (!since.ok()) return since.status();
+  auto until = QueryTime(req, "until");
+  if (!until.ok()) return until.status();
+  q.since_ms = *since;
+  q.until_ms = *until;
+  auto after = QueryInt(req, "after", 0, 0, INT64_MAX);
+  if (!after.ok()) return after.status();
+  q.after = static_cast<events::Position>(*after);
+  auto limit = QueryInt(req, "limit", kDefaultLimit, 1, kMaxLimit);
+  if (!limit.ok()) return limit.status();
+  q.limit = static_cast<size_t>(*limit);
+  return q;
+}
+
+
+void Export(service::AuditService& audit, StreamWorkers& streams, const service::Caller& caller,
+            service::AuditQuery query, ResponderPtr out) {
+  bool started = streams.Start([&audit, caller, query, out](const std::atomic<bool>& stop) {
+    auto stream = RawStream::Start(*out, 200, "OK", "application/x-ndjson");
+    if (!stream) return;
+    std::string chunk;
+    bool open = true;
+    Status s = audit.Export(caller, query, [&](const events::Event& e) {
+      chunk += events::EncodeEvent(e);
+      chunk += '\n';
+      if (chunk.size() >= kExportChunkBytes) {
+        open = stream->Write(chunk);
+        chunk.clear();
+      }
+      return open && !stop;
+    });
+    if (open && !chunk.empty()) open = stream->Write(chunk);
+    // A failure mid-stream cannot change the status line any more: end the body
+    // early so the client sees a truncated export, and say why in the log.
+    if (!s.ok()) std::fprintf(stderr, "export failed (%s): %s\n", out->request_id().c_str(),
+                              s.ToString().c_str());
+    if (open) stream->End();
+  });
+  if (!started) {
+    out->SendError(Status(StatusCode::kUnavailable, "Too many open streams; retry later")
+                       .WithReason("too_many_streams"));
+  }
+}
+
+void ListEvents(service::AuditService& audit, StreamWorkers& streams, ApiRequest& req,
+                ResponderPtr out) {
+  auto query = ParseQuery(req);
+  if (!query.ok()) return out->SendError(query.status());
+  auto format = req.query("format");
+  if (format && *format == "ndjson") return Export(audit, streams, req.caller, *query, out);
+  if (format && *format != "json") {
+    return out->SendError(
+        InvalidArgument("'format' must be json or ndjson").WithReason("invalid_parameter"));
+  }
+  auto page = audit.Events(req.caller, *query);
+  if (!page.ok()) return out->SendError(page.status());
+  // The stored lines are embedded as they are, so clients can re-hash them.
+  std::string body = "{\"events\":[";
+  for (size_t i = 0; i < page->events.size(); ++i) {
+    if (i) body += ',';
+    body += events::EncodeEvent(page->events[i]);
+  }
+  body += "],\"next_after\":";
+  body += page->next_after ? std::to_string(*page->next_after) : "null";
+  body += '}';
+  out->SendJsonText(Code::Ok, body);
+}
+
+void VerifyChain(service::AuditService& audit, StreamWorkers&, ApiRequest& req,
+                 ResponderPtr out) {
+  auto report = audit.Verify(req.caller);
+  if (!report.ok()) return out->SendError(report.status());
+  json::Document doc(rapidjson::kObjectType);
+  auto& a = doc.GetAllocator();
+  doc.AddMember("ok", report->ok, a);
+  doc.AddMember("checked", json::Value(report->checked), a);
+  doc.AddMember("head_position", json::Value(report->head_position), a);
+  doc.AddMember("head_hash", json::String(report->head_hash, a), a);
+  if (!report->ok) doc.AddMember("error", json::String(report->error, a), a);
+  out->SendJson(Code::Ok, doc);
+}
+
+void EventFeed(service::AuditService& audit, StreamWorkers& streams, ApiRequest& req,
+               ResponderPtr out) {
+  std::optional<std::string> resume = req.header("Last-Event-ID");
+  if (!resume) resume = req.query("after");
+  events::Position after = 0;
+  if (resume) {
+    auto n = ParseInt(*resume, "Last-Event-ID", 0, INT64_MAX);
+    if (!n.ok()) return out->SendError(n.status());
+    after = static_cast<events::Position>(*n);
+  }
+  std::string org = req.caller.org;
+  bool started = streams.Start([&audit, org, after, out](const std::atomic<bool>& stop) {
+    auto stream = RawStream::Start(*out, 200, "OK", "text/event-stream");
+    if (!stream) return;
+    bool open = stream->Write(": ledgerflow event feed\n\n");
+    if (!open) return;
+    Status s = audit.Follow(
+        org, after,
+        [&](const events::Event& e) {
+          return stream->Write("id: " + std::to_string(e.position) + "\nevent: " + e.type +
+                                    "\ndata: " + events::EncodeEvent(e) + "\n\n");
+        },
+        [&] { return stream->Write(": ping\n\n"); }, stop, kHeartbeat);
+    if (!s.ok()) {
+      stream->Write("event: error\ndata: " + s.message() + "\n\n");
+    }
+    stream->End();
+  });
+  if (!started) {
+    out->SendError(Status(StatusCode::kUnavailable, "Too many open streams; retry later")
+                       .WithReason("too_many_streams"));
+  }
+}
+
+}  // namespace
+
+void AddAuditRoutes(Router& router, service::AuditService& audit, StreamWorkers& streams) {
+  using Handler = void (*)(service::AuditService&, StreamWorkers&, ApiRequest&, ResponderPtr);
+  auto bind = [&audit, &streams](Handler fn) {
+    return [&audit, &streams, fn](ApiRequest& req, ResponderPtr out) {
+      fn(audit, streams, req, std::move(out));
+    };
+  };
+  router.Add({Method::Get, "/api/audit/events", core::Role::kViewer, bind(ListEvents),
+              {"The organisation's raw events with their hashes (?format=ndjson exports all)",
+               "Audit",
+               {"stream", "type", "actor", "since", "until", "after", "limit", "format"}}});
+  router.Add({Method::Get, "/api/audit/verify", core::Role::kViewer, bind(VerifyChain),
+              {"Re-check the organisation's hash chain", "Audit"}});
+  router.Add({Method::Get, "/api/events/stream", core::Role::kViewer, bind(EventFeed),
+              {"The organisation's log as Server-Sent Events (Last-Event-ID resumes)", "Audit",
+               {"after"}}});
+}
+
+}  // namespace ledgerflow::api

@@ -1,0 +1,67 @@
+#include "api/raw_stream.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace ledgerflow::api {
+namespace {
+
+constexpr int kSendTimeoutMs = 30'000;  // a client that reads nothing for this long is gone
+
+}  // namespace
+
+std::optional<RawStream> RawStream::Start(Responder& responder, int status,
+                                          std::string_view reason, std::string_view mime) {
+  int fd = responder.DetachSocket();
+  if (fd < 0) return std::nullopt;
+  RawStream stream(fd);
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
+                     "\r\nContent-Type: " + std::string(mime) +
+                     "\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache"
+                     "\r\nConnection: close\r\nX-Request-Id: " + responder.request_id() +
+                     "\r\n\r\n";
+  if (!stream.SendAll(head)) return std::nullopt;
+  return stream;
+}
+
+RawStream::~RawStream() {
+  if (fd_ >= 0) {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+  }
+}
+
+bool RawStream::SendAll(std::string_view bytes) {
+  while (!bytes.empty() && fd_ >= 0) {
+    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, kSendTimeoutMs) <= 0 || (p.revents & (POLLERR | POLLHUP))) return false;
+      continue;
+    }
+    return false;
+  }
+  return fd_ >= 0;
+}
+
+bool RawStream::Write(std::string_view data) {
+  if (data.empty()) return true;
+  char size[32];
+  std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+  std::string chunk = size;
+  chunk.append(data);
+  chunk += "\r\n";
+  return SendAll(chunk);
+}
+
+void RawStream::End() { SendAll("0\r\n\r\n"); }
+
+}  // namespace ledgerflow::api

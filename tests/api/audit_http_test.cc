@@ -1,0 +1,275 @@
+// Keys, the audit trail and the live feed over real HTTP.
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/json.h"
+#include "events/chain.h"
+#include "events/codec.h"
+#include "tests/support/test_server.h"
+
+namespace ledgerflow::testing {
+namespace {
+
+json::Document ParseJson(const std::string& body) {
+  auto doc = json::Parse(body);
+  EXPECT_TRUE(doc.ok()) << "not JSON: " << body;
+  return doc.ok() ? std::move(*doc) : json::Document();
+}
+
+std::string CreateBody(const std::string& name) {
+  return R"({"definition":{"name":")" + name +
+         R"(","steps":[{"id":"a","type":"agent_task"}]}})";
+}
+
+class AuditHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<TestServer>();
+    client_ = server_->Client();
+  }
+
+  std::string Create(HttpClient& c, const std::string& name) {
+    auto r = c.Post("/api/workflows", CreateBody(name));
+    EXPECT_EQ(r.status, 201) << r.body;
+    return ParseJson(r.body)["id"].GetString();
+  }
+
+  std::unique_ptr<TestServer> server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(AuditHttpTest, KeySecretIsShownOnceAndRevocationIsImmediate) {
+  auto created = client_->Post("/api/keys", R"({"name":"ci","role":"editor"})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto doc = ParseJson(created.body);
+  std::string secret = doc["secret"].GetString();
+  std::string id = doc["key"]["id"].GetString();
+  EXPECT_TRUE(secret.starts_with("lf_" + id + "_")) << secret;
+  EXPECT_EQ(std::string(doc["key"]["role"].GetString()), "editor");
+
+  auto list = client_->Get("/api/keys");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.body.find(secret.substr(secret.rfind('_') + 1)), std::string::npos);
+  EXPECT_EQ(list.body.find("secret"), std::string::npos);
+  EXPECT_NE(list.body.find(id), std::string::npos);
+
+  HttpClient ci(server_->url());
+  ci.set_token(secret);
+  EXPECT_EQ(ci.Post("/api/workflows", CreateBody("by-ci")).status, 201);
+  ASSERT_EQ(client_->Send("DELETE", "/api/keys/" + id).status, 200);
+  auto revoked = ci.Get("/api/workflows");
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos);
+  auto listed = ParseJson(client_->Get("/api/keys").body);
+  bool seen_revoked = false;
+  for (const auto& k : listed["keys"].GetArray()) {
+    if (std::string(k["id"].GetString()) == id) seen_revoked = k["revoked"].GetBool();
+  }
+  EXPECT_TRUE(seen_revoked);
+}
+
+TEST_F(AuditHttpTest, NoKeyCreatesAHigherRole) {
+  HttpClient admin(server_->url());
+  admin.set_token(server_->CreateKey("acme", core::Role::kAdmin));
+  EXPECT_EQ(admin.Post("/api/keys", R"({"name":"x","role":"editor"})").status, 201);
+  EXPECT_EQ(admin.Post("/api/keys", R"({"name":"x","role":"admin"})").status, 403);
+  EXPECT_EQ(admin.Post("/api/keys", R"({"name":"x","role":"owner"})").status, 403);
+  EXPECT_EQ(client_->Post("/api/keys", R"({"name":"x","role":"owner"})").status, 201);
+  EXPECT_EQ(client_->Post("/api/keys", R"({"name":"x","role":"god"})").status, 400);
+  EXPECT_EQ(client_->Post("/api/keys", R"({"name":"x"})").status, 400);
+  EXPECT_EQ(client_->Post("/api/keys", R"({"role":"viewer"})").status, 400);
+  HttpClient editor(server_->url());
+  editor.set_token(server_->CreateKey("acme", core::Role::kEditor));
+  EXPECT_EQ(editor.Post("/api/keys", R"({"name":"x","role":"viewer"})").status, 403);
+}
+
+TEST_F(AuditHttpTest, AnotherOrgsKeyCannotBeRevoked) {
+  auto created = ParseJson(client_->Post("/api/keys", R"({"name":"ci","role":"viewer"})").body);
+  std::string id = created["key"]["id"].GetString();
+  HttpClient outsider(server_->url());
+  outsider.set_token(server_->CreateKey("globex", core::Role::kOwner));
+  EXPECT_EQ(outsider.Send("DELETE", "/api/keys/" + id).status, 404);
+  EXPECT_EQ(outsider.Get("/api/keys").body.find(id), std::string::npos);
+}
+
+TEST_F(AuditHttpTest, AuditEventsCarryHashesAndLinkPerOrg) {
+  std::string wf = Create(*client_, "wf");
+  ASSERT_EQ(client_->Send("PATCH", "/api/workflows/" + wf, R"({"tags":["x"]})",
+                          {"X-Request-Id: audit-trace-1"}).status, 200);
+  auto r = client_->Get("/api/audit/events?limit=1000");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = ParseJson(r.body);
+  const auto& events = doc["events"];
+  ASSERT_GE(events.Size(), 4u);  // org, key, workflow created, details changed
+  std::string prev;
+  for (const auto& e : events.GetArray()) {
+    EXPECT_EQ(std::string(e["org"].GetString()), "acme");
+    EXPECT_EQ(std::string(e["prev_hash"].GetString()), prev);
+    // The hash covers exactly what the API shows.
+    auto decoded = events::DecodeEvent(json::Serialize(e));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(events::ComputeHash(prev, *decoded), e["hash"].GetString());
+    prev = e["hash"].GetString();
+  }
+  const auto& last = events[events.Size() - 1];
+  EXPECT_EQ(std::string(last["type"].GetString()), "workflow.details_changed");
+  EXPECT_EQ(std::string(last["request_id"].GetString()), "audit-trace-1");
+  EXPECT_TRUE(std::string(last["actor"].GetString()).starts_with("key_"));
+  EXPECT_TRUE(doc["next_after"].IsNull());
+}
+
+TEST_F(AuditHttpTest, AuditFiltersAndCursorPaging) {
+  std::string a = Create(*client_, "a");
+  Create(*client_, "b");
+  ASSERT_EQ(client_->Send("PUT", "/api/workflows/" + a, CreateBody("a2")).status, 200);
+
+  auto by_stream = ParseJson(client_->Get("/api/audit/events?stream=workflow-" + a).body);
+  EXPECT_EQ(by_stream["events"].Size(), 2u);
+  auto by_type = ParseJson(client_->Get("/api/audit/events?type=workflow.created").body);
+  EXPECT_EQ(by_type["events"].Size(), 2u);
+  std::string actor = by_type["events"][0]["actor"].GetString();
+  auto by_actor = ParseJson(client_->Get("/api/audit/events?actor=" + actor).body);
+  EXPECT_EQ(by_actor["events"].Size(), 3u);
+  EXPECT_EQ(ParseJson(client_->Get("/api/audit/events?until=2000-01-01T00:00:00Z").body)
+                ["events"].Size(), 0u);
+  EXPECT_EQ(ParseJson(client_->Get("/api/audit/events?since=2999-01-01T00:00:00Z").body)
+                ["events"].Size(), 0u);
+
+  // Page through everything two at a time: nothing missed or repeated.
+  std::vector<uint64_t> positions;
+  std::string after = "0";
+  for (int guard = 0; guard < 20; ++guard) {
+    auto page = ParseJson(client_->Get("/api/audit/events?limit=2&after=" + after).body);
+    for (const auto& e : page["events"].GetArray()) positions.push_back(e["position"].GetUint64());
+    if (page["next_after"].IsNull()) break;
+    after = std::to_string(page["next_after"].GetUint64());
+  }
+  auto all = ParseJson(client_->Get("/api/audit/events?limit=1000").body);
+  ASSERT_EQ(positions.size(), all["events"].Size());
+  for (size_t i = 1; i < positions.size(); ++i) EXPECT_LT(positions[i - 1], positions[i]);
+
+  EXPECT_EQ(client_->Get("/api/audit/events?limit=0").status, 400);
+  EXPECT_EQ(client_->Get("/api/audit/events?since=yesterday").status, 400);
+  EXPECT_EQ(client_->Get("/api/audit/events?format=xml").status, 400);
+}
+
+TEST_F(AuditHttpTest, NdjsonExportStreamsTheWholeOrgHistory) {
+  for (int i = 0; i < 30; ++i) Create(*client_, "wf-" + std::to_string(i));
+  auto r = client_->Get("/api/audit/events?format=ndjson");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/x-ndjson");
+  std::istringstream lines(r.body);
+  std::string line;
+  events::ChainVerifier verifier;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    auto e = events::DecodeEvent(line);
+    ASSERT_TRUE(e.ok()) << line;
+    ASSERT_TRUE(verifier.Feed(*e).ok());
+    ++count;
+  }
+  EXPECT_EQ(count, 32);  // org + key + 30 workflows
+}
+
+TEST_F(AuditHttpTest, VerifyReportsTheOrgChainHead) {
+  Create(*client_, "wf");
+  auto r = client_->Get("/api/audit/verify");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = ParseJson(r.body);
+  EXPECT_TRUE(doc["ok"].GetBool());
+  EXPECT_EQ(doc["checked"].GetUint64(), 3u);
+  auto all = ParseJson(client_->Get("/api/audit/events").body);
+  const auto& last = all["events"][all["events"].Size() - 1];
+  EXPECT_EQ(doc["head_position"].GetUint64(), last["position"].GetUint64());
+  EXPECT_EQ(std::string(doc["head_hash"].GetString()), last["hash"].GetString());
+}
+
+TEST_F(AuditHttpTest, OrgsNeverSeeEachOthersEvents) {
+  Create(*client_, "acme-wf");
+  HttpClient globex(server_->url());
+  globex.set_token(server_->CreateKey("globex", core::Role::kOwner));
+  Create(globex, "globex-wf");
+  auto mine = client_->Get("/api/audit/events?limit=1000").body;
+  auto theirs = globex.Get("/api/audit/events?limit=1000").body;
+  EXPECT_EQ(mine.find("globex"), std::string::npos);
+  EXPECT_EQ(theirs.find("acme"), std::string::npos);
+  EXPECT_EQ(globex.Get("/api/audit/events?format=ndjson").body.find("acme"), std::string::npos);
+  auto verify = ParseJson(globex.Get("/api/audit/verify").body);
+  EXPECT_EQ(verify["checked"].GetUint64(), 3u);
+  // Globex's chain starts from "" although acme's events came first.
+  auto first = ParseJson(theirs)["events"][0]["prev_hash"].GetString();
+  EXPECT_EQ(std::string(first), "");
+}
+
+// Positions of the "id:" lines of an SSE body.
+std::vector<uint64_t> EventIds(const std::string& body) {
+  std::vector<uint64_t> ids;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("id: ")) ids.push_back(std::stoull(line.substr(4)));
+  }
+  return ids;
+}
+
+TEST_F(AuditHttpTest, LiveFeedReplaysThenFollowsAndResumes) {
+  Create(*client_, "before");  // positions 1-2 are the org and key; 3 this
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto c = server_->Client();
+    Create(*c, "live-1");
+    Create(*c, "live-2");
+  });
+  HttpClient feed(server_->url());
+  feed.set_token(server_->owner_token());
+  auto r = feed.StreamUntil("/api/events/stream", {},
+                            [](const std::string& body) { return EventIds(body).size() >= 5; });
+  writer.join();
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  auto ids = EventIds(r.body);
+  ASSERT_EQ(ids.size(), 5u) << r.body;
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], i + 1);
+  EXPECT_NE(r.body.find("event: workflow.created"), std::string::npos);
+
+  // Resume after id 3: exactly 4 and 5 follow.
+  auto resumed = feed.StreamUntil("/api/events/stream", {"Last-Event-ID: 3"},
+                                  [](const std::string& body) { return EventIds(body).size() >= 2; });
+  EXPECT_EQ(EventIds(resumed.body), (std::vector<uint64_t>{4, 5}));
+}
+
+TEST_F(AuditHttpTest, LiveFeedIsOrgScoped) {
+  HttpClient globex(server_->url());
+  globex.set_token(server_->CreateKey("globex", core::Role::kOwner));
+  Create(*client_, "acme-1");
+  Create(globex, "globex-1");
+  HttpClient feed(server_->url());
+  feed.set_token(server_->owner_token());
+  auto r = feed.StreamUntil("/api/events/stream", {},
+                            [](const std::string& body) { return EventIds(body).size() >= 3; },
+                            3000);
+  EXPECT_EQ(r.body.find("globex"), std::string::npos);
+  EXPECT_EQ(EventIds(r.body).size(), 3u);
+}
+
+TEST_F(AuditHttpTest, ServerStopsWithOpenFeeds) {
+  HttpClient feed(server_->url());
+  feed.set_token(server_->owner_token());
+  std::thread reader([&] {
+    feed.StreamUntil("/api/events/stream", {}, [](const std::string&) { return false; }, 5000);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  // Stopping does not wait for the feed's heartbeat period.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  reader.join();
+  server_->Start();
+}
+
+}  // namespace
+}  // namespace ledgerflow::testing
