@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
 #include "core/json.h"
 #include "events/chain.h"
 #include "events/codec.h"
@@ -204,6 +206,55 @@ TEST_F(AuditHttpTest, OrgsNeverSeeEachOthersEvents) {
   // Globex's chain starts from "" although acme's events came first.
   auto first = ParseJson(theirs)["events"][0]["prev_hash"].GetString();
   EXPECT_EQ(std::string(first), "");
+}
+
+TEST_F(AuditHttpTest, VerifyDetectsAnEventCorruptedOnDisk) {
+  std::string wf = Create(*client_, "wf");
+  std::string globex_token = server_->CreateKey("globex", core::Role::kOwner);
+  {
+    HttpClient globex(server_->url());
+    globex.set_token(globex_token);
+    Create(globex, "theirs");
+  }
+  server_->Stop();
+  {
+    // Edit event 3 (acme's workflow.created) behind the store's back.
+    rocksdb::DB* db = nullptr;
+    std::vector<std::string> families;
+    std::string dir = (server_->data_dir() / "data").string();
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::Options(), dir, &families).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const auto& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), dir, descriptors, &handles, &db).ok());
+    rocksdb::ColumnFamilyHandle* cf = nullptr;
+    for (size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "events") cf = handles[i];
+    }
+    std::string key(8, '\0');
+    key[7] = 3;
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), cf, key, &value).ok());
+    auto at = value.find("\"name\":\"wf\"");
+    ASSERT_NE(at, std::string::npos) << value;
+    value.replace(at, 11, "\"name\":\"WF\"");
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, key, value).ok());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  server_->Start();
+  client_ = server_->Client();
+  auto r = client_->Get("/api/audit/verify");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto doc = ParseJson(r.body);
+  EXPECT_FALSE(doc["ok"].GetBool());
+  EXPECT_NE(std::string(doc["error"].GetString()).find("position 3"), std::string::npos)
+      << r.body;
+  // Another org's chain is untouched and still verifies.
+  HttpClient globex(server_->url());
+  globex.set_token(globex_token);
+  auto theirs = ParseJson(globex.Get("/api/audit/verify").body);
+  EXPECT_TRUE(theirs["ok"].GetBool());
 }
 
 // Positions of the "id:" lines of an SSE body.

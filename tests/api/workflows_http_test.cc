@@ -469,8 +469,14 @@ TEST_F(WorkflowsHttpTest, AnotherOrgsWorkflowIs404AndNeverListed) {
   EXPECT_EQ(outsider.Send("PUT", "/api/workflows/" + id,
                           R"({"definition":)" + Definition("mine") + "}").status, 404);
   EXPECT_EQ(outsider.Send("DELETE", "/api/workflows/" + id).status, 404);
+  EXPECT_EQ(outsider.Get("/api/workflows/" + id + "/metadata").status, 404);
+  EXPECT_EQ(outsider.Get("/api/workflows/" + id + "/versions/1").status, 404);
+  EXPECT_EQ(outsider.Post("/api/workflows/" + id + "/rollback", R"({"version":1})").status, 404);
   EXPECT_EQ(Int(ParseJson(outsider.Get("/api/workflows")), "total"), 0);
+  EXPECT_EQ(Int(ParseJson(outsider.Get("/api/workflows?q=secret")), "total"), 0);
+  EXPECT_EQ(Int(ParseJson(outsider.Get("/api/workflows?tag=etl")), "total"), 0);
   EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows/" + id)), "version"), 1);
+  EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows?q=secret")), "total"), 1);
 }
 
 TEST_F(WorkflowsHttpTest, OpenApiDocumentsEveryRegisteredRoute) {
