@@ -196,7 +196,9 @@ class Differ {
   }
 
   static std::string At(const std::string& path, size_t index) {
-    return path + "/" + std::to_string(index);
+    std::string out = path;
+    out.append(1, '/').append(std::to_string(index));
+    return out;
   }
 
   void DiffObject(std::string& path, const Value& a, const Value& b) {
@@ -208,7 +210,7 @@ class Differ {
     const size_t base = path.size();
     for (const auto& m : a.GetObject()) {
       if (b.FindMember(Ref(Str(m.name))) != b.MemberEnd()) continue;
-      path += "/" + EscapePointerToken(Str(m.name));
+      path.append(1, '/').append(EscapePointerToken(Str(m.name)));
       Emit("remove", path, nullptr);
       path.resize(base);
     }
@@ -216,7 +218,7 @@ class Differ {
       auto it = a.FindMember(Ref(Str(m.name)));
       // Most members are unchanged: skip them before paying for a path.
       if (it != a.MemberEnd() && JsonIdentical(it->value, m.value)) continue;
-      path += "/" + EscapePointerToken(Str(m.name));
+      path.append(1, '/').append(EscapePointerToken(Str(m.name)));
       if (it == a.MemberEnd()) {
         Emit("add", path, &m.value);
       } else {
@@ -386,12 +388,18 @@ void CollectSteps(const Value& def, StepList* out) {
       const Value* id = json::Find(s, "id");
       if (!id || !id->IsString()) id = json::Find(s, "name");
       // Steps without id or name are told apart by position; "\x1e" cannot be typed.
-      std::string_view key = id && id->IsString()
-                                 ? Str(*id)
-                                 : out->owned.emplace_back(
-                                       "\x1e" + std::to_string(out->entries.size()));
+      std::string_view key;
+      if (id && id->IsString()) {
+        key = Str(*id);
+      } else {
+        std::string positional(1, '\x1e');
+        positional.append(std::to_string(out->entries.size()));
+        key = out->owned.emplace_back(std::move(positional));
+      }
       for (int n = 1; out->index.count(key); ++n) {  // duplicates stay distinct
-        key = out->owned.emplace_back(std::string(key) + "\x1f" + std::to_string(n));
+        std::string distinct(key);
+        distinct.append(1, '\x1f').append(std::to_string(n));
+        key = out->owned.emplace_back(std::move(distinct));
       }
       out->index.emplace(key, static_cast<int>(out->entries.size()));
       out->entries.push_back({key, &s, stage});

@@ -30,7 +30,7 @@ using Pointer = std::vector<std::string>;
 // The pointer text for the first `n` tokens of `p`, for error messages.
 std::string PointerText(const Pointer& p, size_t n) {
   std::string out;
-  for (size_t i = 0; i < n && i < p.size(); ++i) out += "/" + EscapePointerToken(p[i]);
+  for (size_t i = 0; i < n && i < p.size(); ++i) out.append(1, '/').append(EscapePointerToken(p[i]));
   return out;
 }
 
