@@ -21,10 +21,10 @@ std::string ETag(int64_t version) { return "\"" + std::to_string(version) + "\""
 
 // Answers with the workflow object and its ETag, or the error.
 service::WorkflowReply ReplyWorkflow(ResponderPtr responder, Code code = Code::Ok) {
-  return [responder, code](StatusOr<core::WorkflowState> result) {
+  return [responder, code](StatusOr<projections::WorkflowView> result) {
     if (!result.ok()) return responder->SendError(result.status());
     responder->AddHeader("ETag", ETag(result->version));
-    responder->SendJson(code, core::WorkflowObject(*result, true));
+    responder->SendJsonText(code, result->json);
   };
 }
 
@@ -84,17 +84,13 @@ void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, Responde
   input.change_summary = summary->value_or("");
   input.tags = tags->value_or(std::vector<std::string>{});
   service.Create(req.caller, std::move(input),
-                 [out](StatusOr<core::WorkflowState> result) {
+                 [out](StatusOr<projections::WorkflowView> result) {
                    if (!result.ok()) return out->SendError(result.status());
-                   json::Document doc(rapidjson::kObjectType);
-                   auto& a = doc.GetAllocator();
-                   doc.AddMember("id", json::String(result->id, a), a);
-                   json::Value workflow;
-                   workflow.CopyFrom(core::WorkflowObject(*result, true), a);
-                   doc.AddMember("workflow", workflow, a);
+                   // Ids are [a-z0-9_]: safe to splice into JSON.
                    out->AddHeader("ETag", ETag(result->version));
                    out->AddHeader("Location", "/api/workflows/" + result->id);
-                   out->SendJson(Code::Created, doc);
+                   out->SendJsonText(Code::Created, "{\"id\":\"" + result->id +
+                                                        "\",\"workflow\":" + result->json + "}");
                  });
 }
 
@@ -122,23 +118,18 @@ void ListWorkflows(service::WorkflowService& service, ApiRequest& req, Responder
   q.offset = static_cast<size_t>(*offset);
   auto list = service.List(req.caller, q);
   if (!list.ok()) return out->SendError(list.status());
-  json::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-  json::Value items(rapidjson::kArrayType);
-  for (const auto& w : list->workflows) {
-    json::Value v;
-    v.CopyFrom(core::WorkflowSummary(w), a);
-    items.PushBack(v, a);
+  std::string body = "{\"workflows\":[";
+  for (size_t i = 0; i < list->workflows.size(); ++i) {
+    if (i) body += ',';
+    body += core::RenderWorkflowSummary(list->workflows[i]);
   }
-  doc.AddMember("workflows", items, a);
-  doc.AddMember("total", json::Value(static_cast<uint64_t>(list->total)), a);
-  doc.AddMember("limit", json::Value(*limit), a);
-  doc.AddMember("offset", json::Value(*offset), a);
-  out->SendJson(Code::Ok, doc);
+  body += "],\"total\":" + std::to_string(list->total) + ",\"limit\":" +
+          std::to_string(*limit) + ",\"offset\":" + std::to_string(*offset) + "}";
+  out->SendJsonText(Code::Ok, body);
 }
 
 void GetWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
-  StatusOr<core::WorkflowState> state = Status(StatusCode::kInternal, "unset");
+  StatusOr<projections::WorkflowView> view = Status(StatusCode::kInternal, "unset");
   if (auto as_of = req.query("as_of")) {
     auto at = core::ParseRfc3339(*as_of);
     if (!at.ok()) {
@@ -146,11 +137,11 @@ void GetWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPt
                                             "2026-11-23T20:00:00Z")
                                 .WithReason("invalid_parameter"));
     }
-    state = service.GetAsOf(req.caller, req.param("id"), *at);
+    view = service.GetAsOf(req.caller, req.param("id"), *at);
   } else {
-    state = service.Get(req.caller, req.param("id"));
+    view = service.GetView(req.caller, req.param("id"));
   }
-  ReplyWorkflow(out)(std::move(state));
+  ReplyWorkflow(out)(std::move(view));
 }
 
 void PutWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
@@ -178,7 +169,7 @@ void PatchWorkflow(service::WorkflowService& service, ApiRequest& req, Responder
 }
 
 void DeleteWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
-  service.Delete(req.caller, req.param("id"), [out](StatusOr<core::WorkflowState> result) {
+  service.Delete(req.caller, req.param("id"), [out](StatusOr<projections::WorkflowView> result) {
     if (!result.ok()) return out->SendError(result.status());
     out->SendJsonText(Code::Ok, R"({"ok":true})");
   });

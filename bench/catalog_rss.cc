@@ -134,14 +134,14 @@ class Filler {
       input.description = "catalog benchmark";
       input.tags = {"bench", task.index % 2 ? "odd" : "even"};
       ledger_.workflows().Create(caller_, std::move(input),
-                                 [this, task](StatusOr<core::WorkflowState> r) {
+                                 [this, task](StatusOr<projections::WorkflowView> r) {
                                    if (r.ok()) ids_[task.index] = r->id;
                                    Finish(task, r.ok(), r.ok() ? "" : r.status().message());
                                  });
     } else {
       ledger_.workflows().Update(caller_, ids_[task.index], std::move(definition),
                                  Cat("v", std::to_string(task.version)), std::nullopt,
-                                 [this, task](StatusOr<core::WorkflowState> r) {
+                                 [this, task](StatusOr<projections::WorkflowView> r) {
                                    Finish(task, r.ok(), r.ok() ? "" : r.status().message());
                                  });
     }

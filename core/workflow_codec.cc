@@ -143,36 +143,46 @@ void AddTimestamp(json::Document& doc, const char* key, int64_t ms) {
 
 }  // namespace
 
-json::Document WorkflowSummary(const WorkflowState& s) {
-  json::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-  AddString(doc, "id", s.id);
-  AddString(doc, "name", s.name);
-  doc.AddMember("version", json::Value(s.version), a);
-  AddString(doc, "status", s.status);
-  AddString(doc, "trigger_type", s.trigger_type);
-  json::Value tags(rapidjson::kArrayType);
-  for (const auto& t : s.tags) tags.PushBack(json::String(t, a), a);
-  doc.AddMember("tags", tags, a);
-  AddString(doc, "project_id", s.project_id);
-  AddString(doc, "description", s.description);
-  AddTimestamp(doc, "created_at", s.created_at_ms);
-  AddTimestamp(doc, "updated_at", s.updated_at_ms);
-  return doc;
+namespace {
+
+// The summary fields, shared by the list and the full object.
+void WriteSummaryFields(Writer& w, const WorkflowState& s) {
+  StrField(w, "id", s.id);
+  StrField(w, "name", s.name);
+  Key(w, "version");
+  w.Int64(s.version);
+  StrField(w, "status", s.status);
+  StrField(w, "trigger_type", s.trigger_type);
+  Key(w, "tags");
+  Tags(w, s.tags);
+  StrField(w, "project_id", s.project_id);
+  StrField(w, "description", s.description);
+  StrField(w, "created_at", FormatRfc3339Millis(s.created_at_ms));
+  StrField(w, "updated_at", FormatRfc3339Millis(s.updated_at_ms));
 }
 
-json::Document WorkflowObject(const WorkflowState& s, bool with_definition) {
-  json::Document doc = WorkflowSummary(s);
-  auto& a = doc.GetAllocator();
-  if (with_definition) {
-    auto def = json::Parse(s.definition.empty() ? "{}" : s.definition);
-    json::Value v;
-    if (def.ok()) v.CopyFrom(*def, a);
-    doc.AddMember("definition", v, a);
-  }
-  AddString(doc, "created_by", s.created_by);
-  AddString(doc, "updated_by", s.updated_by);
-  return doc;
+}  // namespace
+
+std::string RenderWorkflowSummary(const WorkflowState& s) {
+  rapidjson::StringBuffer b;
+  Writer w(b);
+  w.StartObject();
+  WriteSummaryFields(w, s);
+  w.EndObject();
+  return Done(b);
+}
+
+std::string RenderWorkflowObject(const WorkflowState& s) {
+  rapidjson::StringBuffer b;
+  Writer w(b);
+  w.StartObject();
+  WriteSummaryFields(w, s);
+  Key(w, "definition");
+  RawJson(w, s.definition.empty() ? "{}" : s.definition);
+  StrField(w, "created_by", s.created_by);
+  StrField(w, "updated_by", s.updated_by);
+  w.EndObject();
+  return Done(b);
 }
 
 json::Document VersionObject(const VersionRecord& r, bool with_definition) {

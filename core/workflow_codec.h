@@ -18,9 +18,9 @@ std::string EncodeVersionRecord(const VersionRecord& record);
 StatusOr<VersionRecord> DecodeVersionRecord(std::string_view json_text);
 
 // The API's workflow object (DESIGN.md "GET /api/workflows/{id}").
-json::Document WorkflowObject(const WorkflowState& state, bool with_definition);
-// The API's list summary.
-json::Document WorkflowSummary(const WorkflowState& state);
+std::string RenderWorkflowObject(const WorkflowState& state);
+// The API's list summary (the object without definition and authors).
+std::string RenderWorkflowSummary(const WorkflowState& state);
 // The API's version object; `with_definition` for GET .../versions/{v}.
 json::Document VersionObject(const VersionRecord& record, bool with_definition);
 

@@ -89,11 +89,45 @@ Status KeyProjection::Apply(std::span<const events::Event> events, events::KvBat
       it->second.revoked_at_ms = e.at_ms;
     }
   }
-  for (const auto& [id, k] : touched) batch.Put(KeyKey(id), Encode(k));
+  for (const auto& [id, k] : touched) {
+    batch.Put(KeyKey(id), Encode(k));
+    changed_.insert(id);
+  }
   return Status::Ok();
 }
 
+void KeyProjection::Committed(bool dropped_all) {
+  if (changed_.empty() && !dropped_all) return;
+  std::unique_lock lock(cache_mu_);
+  if (dropped_all) {
+    cache_.clear();
+  } else {
+    for (const auto& id : changed_) cache_.erase(id);
+  }
+  changed_.clear();
+  ++generation_;
+}
+
 StatusOr<std::optional<KeyView>> KeyProjection::GetKey(std::string_view key_id) const {
+  uint64_t generation;
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(std::string(key_id));
+    if (it != cache_.end()) return std::optional<KeyView>(it->second);
+    generation = generation_;
+  }
+  auto loaded = LoadKey(key_id);
+  if (!loaded.ok() || !loaded->has_value()) return loaded;
+  std::unique_lock lock(cache_mu_);
+  // Only cache what no commit has invalidated since it was read.
+  if (generation == generation_) {
+    if (cache_.size() >= kMaxCachedKeys) cache_.clear();
+    cache_.emplace(std::string(key_id), **loaded);
+  }
+  return loaded;
+}
+
+StatusOr<std::optional<KeyView>> KeyProjection::LoadKey(std::string_view key_id) const {
   auto value = kv_.Get(KeyKey(key_id));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<KeyView>();

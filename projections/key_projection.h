@@ -2,8 +2,12 @@
 // never stored: only its hash. Reads are thread-safe; Apply is the runner's.
 #pragma once
 
+#include <mutex>
 #include <optional>
+#include <set>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/access.h"
@@ -30,8 +34,11 @@ class KeyProjection : public Projection {
 
   std::string_view name() const override { return "keys"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
+  void Committed(bool dropped_all) override;
   std::vector<std::string> KeyPrefixes() const override;
 
+  // Served from a small in-memory cache (every request authenticates); a key's
+  // entry is dropped as soon as an event about it is written.
   StatusOr<std::optional<KeyView>> GetKey(std::string_view key_id) const;
   // Keys of `org`, revoked ones included, in key id order.
   StatusOr<std::vector<KeyView>> ListKeys(std::string_view org) const;
@@ -40,7 +47,15 @@ class KeyProjection : public Projection {
   StatusOr<std::vector<std::string>> ListOrgs() const;
 
  private:
+  StatusOr<std::optional<KeyView>> LoadKey(std::string_view key_id) const;
+
+  static constexpr size_t kMaxCachedKeys = 10000;
+
   events::KvStore& kv_;
+  std::set<std::string> changed_;  // keys touched by the batch being applied (writer only)
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, KeyView> cache_;
+  mutable uint64_t generation_ = 0;  // bumped whenever entries are dropped
 };
 
 }  // namespace ledgerflow::projections

@@ -26,6 +26,14 @@ class Projection {
 
   // Every key prefix the projection owns (for rebuild).
   virtual std::vector<std::string> KeyPrefixes() const = 0;
+
+  // Called after the batch holding Apply's changes has been written, or after all
+  // read models were dropped (`dropped_all`), so that caches can forget.
+  virtual void Committed(bool dropped_all) { (void)dropped_all; }
+
+  // The layout of the projection's keys; bumping it makes the next start drop the
+  // projection and replay it from the log.
+  virtual int version() const { return 1; }
 };
 
 }  // namespace ledgerflow::projections

@@ -14,6 +14,8 @@ constexpr size_t kReplayBatch = 2000;
 std::string CheckpointKey(std::string_view name) {
   return "checkpoint/" + std::string(name);
 }
+std::string VersionKey(std::string_view name) { return "projection_version/" + std::string(name); }
+constexpr size_t kDeleteBatch = 10000;
 
 }  // namespace
 
@@ -34,13 +36,53 @@ Status ProjectionRunner::ApplyOne(Projection& projection,
   events::KvBatch batch;
   LF_RETURN_IF_ERROR(projection.Apply(events, batch));
   batch.Put(CheckpointKey(projection.name()), EncodeBigEndian64(events.back().position));
-  return kv_.Write(batch);
+  LF_RETURN_IF_ERROR(kv_.Write(batch));
+  projection.Committed(false);
+  return Status::Ok();
 }
 
 Status ProjectionRunner::ApplyAll(std::span<const events::Event> events) {
   if (events.empty()) return Status::Ok();
-  for (Projection* p : projections_) LF_RETURN_IF_ERROR(ApplyOne(*p, events));
+  // One write for every projection and its checkpoint.
+  events::KvBatch batch;
+  std::string position = EncodeBigEndian64(events.back().position);
+  for (Projection* p : projections_) {
+    LF_RETURN_IF_ERROR(p->Apply(events, batch));
+    batch.Put(CheckpointKey(p->name()), position);
+  }
+  LF_RETURN_IF_ERROR(kv_.Write(batch));
+  for (Projection* p : projections_) p->Committed(false);
   return Status::Ok();
+}
+
+Status ProjectionRunner::Drop(Projection& projection) {
+  for (const std::string& prefix : projection.KeyPrefixes()) {
+    events::KvBatch batch;
+    Status write_status;
+    LF_RETURN_IF_ERROR(kv_.Scan(prefix, "", [&](std::string_view key, std::string_view) {
+      batch.Delete(std::string(key));
+      if (batch.size() < kDeleteBatch) return true;
+      write_status = kv_.Write(batch);
+      batch = events::KvBatch();
+      return write_status.ok();
+    }));
+    LF_RETURN_IF_ERROR(write_status);
+    if (!batch.empty()) LF_RETURN_IF_ERROR(kv_.Write(batch));
+  }
+  events::KvBatch batch;
+  batch.Delete(CheckpointKey(projection.name()));
+  return kv_.Write(batch);
+}
+
+Status ProjectionRunner::ResetIfOutdated(Projection& projection) {
+  auto stored = kv_.Get(VersionKey(projection.name()));
+  if (!stored.ok()) return stored.status();
+  std::string current = std::to_string(projection.version());
+  if (stored->has_value() && **stored == current) return Status::Ok();
+  LF_RETURN_IF_ERROR(Drop(projection));
+  events::KvBatch batch;
+  batch.Put(VersionKey(projection.name()), current);
+  return kv_.Write(batch);
 }
 
 Status ProjectionRunner::CatchUp(const std::function<void(events::Position)>& progress) {
@@ -68,6 +110,7 @@ Status ProjectionRunner::CatchUp(const std::function<void(events::Position)>& pr
 }
 
 Status ProjectionRunner::Start(const std::function<void(events::Position)>& progress) {
+  for (Projection* p : projections_) LF_RETURN_IF_ERROR(ResetIfOutdated(*p));
   LF_RETURN_IF_ERROR(CatchUp(progress));
   store_.SetCommitListener([this](std::span<const events::Event> events) {
     Status s = ApplyAll(events);
@@ -80,6 +123,8 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
 
 Status ProjectionRunner::Rebuild(const std::function<void(events::Position)>& progress) {
   LF_RETURN_IF_ERROR(kv_.Clear());
+  for (Projection* p : projections_) p->Committed(true);
+  for (Projection* p : projections_) LF_RETURN_IF_ERROR(ResetIfOutdated(*p));
   return CatchUp(progress);
 }
 

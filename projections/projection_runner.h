@@ -36,6 +36,9 @@ class ProjectionRunner {
   Status ApplyAll(std::span<const events::Event> events);
   Status ApplyOne(Projection& projection, std::span<const events::Event> events);
   Status CatchUp(const std::function<void(events::Position)>& progress);
+  // Drops a projection whose stored layout version differs from its code's.
+  Status ResetIfOutdated(Projection& projection);
+  Status Drop(Projection& projection);
 
   events::EventStore& store_;
   events::KvStore& kv_;

@@ -15,6 +15,8 @@ namespace {
 //   wf/<org>/<id>                   -> full state (with definition)
 //   wfv/<org>/<id>/<BE version>     -> version record
 //   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
+//   wfo/<org>/<id>                  -> <BE version><the API's workflow object>
+//   wfn/<org>                       -> <BE count of live workflows>
 std::string StateKey(std::string_view org, std::string_view id) {
   return "wf/" + std::string(org) + "/" + std::string(id);
 }
@@ -25,6 +27,14 @@ std::string VersionKey(std::string_view org, std::string_view id, int64_t versio
   return VersionPrefix(org, id) + EncodeBigEndian64(static_cast<uint64_t>(version));
 }
 std::string ListPrefix(std::string_view org) { return "wfl/" + std::string(org) + "/"; }
+std::string ViewKey(std::string_view org, std::string_view id) {
+  return "wfo/" + std::string(org) + "/" + std::string(id);
+}
+std::string CountKey(std::string_view org) { return "wfn/" + std::string(org); }
+
+bool Unfiltered(const WorkflowListQuery& q) {
+  return !q.status && !q.trigger_type && !q.tag && !q.project_id && !q.q;
+}
 std::string ListKey(std::string_view org, uint64_t created_position) {
   return ListPrefix(org) + EncodeBigEndian64(~created_position);
 }
@@ -65,7 +75,7 @@ StatusOr<std::optional<core::VersionRecord>> Fold(core::WorkflowState& state,
 }  // namespace
 
 std::vector<std::string> WorkflowProjection::KeyPrefixes() const {
-  return {"wf/", "wfv/", "wfl/"};
+  return {"wf/", "wfv/", "wfl/", "wfo/", "wfn/"};
 }
 
 Status WorkflowProjection::Apply(std::span<const events::Event> events,
@@ -73,35 +83,70 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
   // States touched by this group, so that several events of one workflow in one
   // group fold on top of each other before anything is written.
   std::map<std::pair<std::string, std::string>, core::WorkflowState> touched;
+  std::map<std::string, int64_t> count_delta;  // live workflows, per org
   for (const events::Event& e : events) {
     if (!IsWorkflowStream(e.stream)) continue;
     std::string id = e.stream.substr(std::string_view("workflow-").size());
     auto key = std::make_pair(e.org, id);
     auto it = touched.find(key);
     if (it == touched.end()) {
-      auto loaded = Get(e.org, id);
-      if (!loaded.ok()) return loaded.status();
-      it = touched.emplace(key, loaded->value_or(core::WorkflowState{})).first;
+      core::WorkflowState loaded;
+      if (e.type != core::kWorkflowCreated) {  // a creation starts from nothing
+        auto stored = Get(e.org, id);
+        if (!stored.ok()) return stored.status();
+        loaded = stored->value_or(core::WorkflowState{});
+      }
+      it = touched.emplace(key, std::move(loaded)).first;
     }
     core::WorkflowState& state = it->second;
+    bool was_live = state.exists();
     auto record = Fold(state, e);
     if (!record.ok()) return record.status();
     if (record->has_value()) {
       batch.Put(VersionKey(e.org, id, (*record)->version), core::EncodeVersionRecord(**record));
     }
+    count_delta[e.org] += static_cast<int64_t>(state.exists()) - static_cast<int64_t>(was_live);
   }
   for (auto& [key, state] : touched) {
     const auto& [org, id] = key;
     batch.Put(StateKey(org, id), core::EncodeWorkflowState(state));
     if (state.deleted) {
       batch.Delete(ListKey(org, state.created_position));
+      batch.Delete(ViewKey(org, id));
     } else {
+      batch.Put(ViewKey(org, id), EncodeBigEndian64(static_cast<uint64_t>(state.version)) +
+                                      core::RenderWorkflowObject(state));
       core::WorkflowState summary = state;
       summary.definition = "{}";
       batch.Put(ListKey(org, state.created_position), core::EncodeWorkflowState(summary));
     }
   }
+  for (const auto& [org, delta] : count_delta) {
+    if (delta == 0) continue;
+    auto count = LiveCount(org);
+    if (!count.ok()) return count.status();
+    batch.Put(CountKey(org), EncodeBigEndian64(static_cast<uint64_t>(
+                                 static_cast<int64_t>(*count) + delta)));
+  }
   return Status::Ok();
+}
+
+StatusOr<size_t> WorkflowProjection::LiveCount(std::string_view org) const {
+  auto value = kv_.Get(CountKey(org));
+  if (!value.ok()) return value.status();
+  return value->has_value() ? static_cast<size_t>(DecodeBigEndian64(**value)) : 0;
+}
+
+StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_view org,
+                                                                  std::string_view id) const {
+  auto value = kv_.Get(ViewKey(org, id));
+  if (!value.ok()) return value.status();
+  if (!value->has_value() || (*value)->size() < 8) return std::optional<WorkflowView>();
+  WorkflowView view;
+  view.id = std::string(id);
+  view.version = static_cast<int64_t>(DecodeBigEndian64(**value));
+  view.json = (*value)->substr(8);
+  return std::optional<WorkflowView>(std::move(view));
 }
 
 StatusOr<std::optional<core::WorkflowState>> WorkflowProjection::Get(
@@ -128,23 +173,37 @@ StatusOr<std::optional<core::VersionRecord>> WorkflowProjection::GetVersion(
 StatusOr<WorkflowList> WorkflowProjection::List(std::string_view org,
                                                 const WorkflowListQuery& query) const {
   WorkflowList out;
+  const bool unfiltered = Unfiltered(query);
+  if (unfiltered) {
+    // The count is kept; only the page itself is decoded.
+    auto count = LiveCount(org);
+    if (!count.ok()) return count.status();
+    out.total = *count;
+    if (query.offset >= out.total || query.limit == 0) return out;
+  }
   std::string q_lower = query.q ? Lower(*query.q) : std::string();
+  size_t seen = 0;
   Status decode_status;
   Status scan = kv_.Scan(ListPrefix(org), "", [&](std::string_view, std::string_view value) {
+    if (unfiltered && seen < query.offset) {
+      ++seen;
+      return true;
+    }
     auto state = core::DecodeWorkflowState(value);
     if (!state.ok()) {
       decode_status = state.status();
       return false;
     }
-    if (!Matches(*state, query, q_lower)) return true;
-    if (out.total >= query.offset && out.workflows.size() < query.limit) {
+    if (!unfiltered && !Matches(*state, query, q_lower)) return true;
+    if (seen >= query.offset && out.workflows.size() < query.limit) {
       out.workflows.push_back(std::move(*state));
     }
-    ++out.total;
-    return true;
+    ++seen;
+    return !unfiltered || out.workflows.size() < query.limit;
   });
   LF_RETURN_IF_ERROR(scan);
   LF_RETURN_IF_ERROR(decode_status);
+  if (!unfiltered) out.total = seen;
   return out;
 }
 

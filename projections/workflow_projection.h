@@ -30,6 +30,14 @@ struct WorkflowList {
   size_t total = 0;                            // all matches, ignoring limit/offset
 };
 
+// The workflow exactly as GET /api/workflows/{id} shows it, rendered when its events
+// are applied so that reads send stored bytes.
+struct WorkflowView {
+  std::string id;
+  int64_t version = 0;
+  std::string json;
+};
+
 struct VersionList {
   std::vector<core::VersionRecord> versions;  // newest first, without definitions
   size_t total = 0;
@@ -42,11 +50,14 @@ class WorkflowProjection : public Projection {
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
+  int version() const override { return 2; }  // 2: rendered views and live counts
 
   // The live or deleted state of a workflow of `org`; nullopt when it never existed
   // there.
   StatusOr<std::optional<core::WorkflowState>> Get(std::string_view org,
                                                    std::string_view id) const;
+  // The rendered view of a live workflow of `org`; nullopt when absent or deleted.
+  StatusOr<std::optional<WorkflowView>> GetView(std::string_view org, std::string_view id) const;
   StatusOr<std::optional<core::VersionRecord>> GetVersion(std::string_view org,
                                                           std::string_view id,
                                                           int64_t version) const;
@@ -55,6 +66,8 @@ class WorkflowProjection : public Projection {
                                      size_t limit, size_t offset) const;
 
  private:
+  StatusOr<size_t> LiveCount(std::string_view org) const;
+
   events::KvStore& kv_;
 };
 

@@ -1,6 +1,7 @@
 #include "service/workflow_service.h"
 
 #include "core/json_diff.h"
+#include "core/workflow_codec.h"
 #include "service/crypto.h"
 
 namespace ledgerflow::service {
@@ -24,7 +25,7 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
 
   auto decided = (*decide)(state);
   if (!decided.ok()) return reply(decided.status());
-  if (decided->empty()) return reply(std::move(state));  // nothing changed
+  if (decided->empty()) return reply(GetView(caller, id));  // nothing changed
 
   events::AppendRequest request;
   request.stream = core::WorkflowStream(id);
@@ -42,11 +43,12 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
       }
       return reply(r.status());
     }
-    // The commit listener has applied the projection: read our own write.
-    auto after = workflows_.Get(caller.org, id);
-    if (!after.ok()) return reply(after.status());
-    if (!after->has_value()) return reply(Internal("workflow missing after its append"));
-    reply(std::move(**after));
+    // The commit listener has applied the projection: read our own write, already
+    // rendered.
+    auto view = workflows_.GetView(caller.org, id);
+    if (!view.ok()) return reply(view.status());
+    if (!view->has_value()) return reply(projections::WorkflowView{id, 0, ""});  // deleted
+    reply(std::move(**view));
   });
 }
 
@@ -130,10 +132,21 @@ StatusOr<core::WorkflowState> WorkflowService::Get(const Caller& caller,
   return std::move(**state);
 }
 
-StatusOr<core::WorkflowState> WorkflowService::GetAsOf(const Caller& caller,
-                                                       std::string_view id,
-                                                       int64_t at_ms) const {
-  return projections::WorkflowAsOf(store_, caller.org, id, at_ms);
+StatusOr<projections::WorkflowView> WorkflowService::GetView(const Caller& caller,
+                                                            std::string_view id) const {
+  auto view = workflows_.GetView(caller.org, id);
+  if (!view.ok()) return view.status();
+  if (!view->has_value()) return WorkflowNotFound(id);
+  return std::move(**view);
+}
+
+StatusOr<projections::WorkflowView> WorkflowService::GetAsOf(const Caller& caller,
+                                                             std::string_view id,
+                                                             int64_t at_ms) const {
+  auto state = projections::WorkflowAsOf(store_, caller.org, id, at_ms);
+  if (!state.ok()) return state.status();
+  return projections::WorkflowView{state->id, state->version,
+                                   core::RenderWorkflowObject(*state)};
 }
 
 StatusOr<projections::WorkflowList> WorkflowService::List(

@@ -18,7 +18,8 @@
 
 namespace ledgerflow::service {
 
-using WorkflowReply = std::function<void(StatusOr<core::WorkflowState>)>;
+// The workflow as the API shows it after a command (empty json after a delete).
+using WorkflowReply = std::function<void(StatusOr<projections::WorkflowView>)>;
 
 struct CreateWorkflowInput {
   json::Document definition;
@@ -46,7 +47,8 @@ class WorkflowService {
 
   const core::ValidationOptions& validation() const { return validation_; }
 
-  // Commands. `reply` gets the workflow as it stands after the command.
+  // Commands. `reply` gets the workflow as it stands after the command, on the
+  // store's writer thread (or at once on the caller's when nothing was appended).
   void Create(const Caller& caller, CreateWorkflowInput input, WorkflowReply reply);
   void Update(const Caller& caller, std::string id, json::Document definition,
               std::string change_summary, std::optional<int64_t> expected_version,
@@ -61,8 +63,9 @@ class WorkflowService {
 
   // Queries. NotFound for absent, deleted and other orgs' workflows.
   StatusOr<core::WorkflowState> Get(const Caller& caller, std::string_view id) const;
-  StatusOr<core::WorkflowState> GetAsOf(const Caller& caller, std::string_view id,
-                                        int64_t at_ms) const;
+  StatusOr<projections::WorkflowView> GetView(const Caller& caller, std::string_view id) const;
+  StatusOr<projections::WorkflowView> GetAsOf(const Caller& caller, std::string_view id,
+                                              int64_t at_ms) const;
   StatusOr<projections::WorkflowList> List(const Caller& caller,
                                            const projections::WorkflowListQuery& query) const;
   StatusOr<projections::VersionList> Versions(const Caller& caller, std::string_view id,

@@ -35,10 +35,10 @@ std::string Def(const std::string& name) {
 }
 
 // Runs a command and waits for its answer.
-StatusOr<core::WorkflowState> Await(
+StatusOr<projections::WorkflowView> Await(
     const std::function<void(service::WorkflowReply)>& command) {
-  std::promise<StatusOr<core::WorkflowState>> done;
-  command([&](StatusOr<core::WorkflowState> r) { done.set_value(std::move(r)); });
+  std::promise<StatusOr<projections::WorkflowView>> done;
+  command([&](StatusOr<projections::WorkflowView> r) { done.set_value(std::move(r)); });
   return done.get_future().get();
 }
 
