@@ -1,7 +1,7 @@
 #include "api/http_handler.h"
 
+#include <atomic>
 #include <cstdio>
-#include <sstream>
 
 #include <pistache/peer.h>
 
@@ -24,13 +24,24 @@ bool IsPrintable(std::string_view s) {
   return true;
 }
 
+// Generated ids: a random per-process prefix and a counter (unique, and no CSPRNG
+// call on every request).
+std::string NewRequestId() {
+  static const std::string prefix = "req_" + service::RandomHex(4);
+  static std::atomic<uint64_t> counter{0};
+  char suffix[24];
+  std::snprintf(suffix, sizeof(suffix), "%08llx",
+                static_cast<unsigned long long>(counter.fetch_add(1) + 1));
+  return prefix + suffix;
+}
+
 std::string RequestIdOf(const Pistache::Http::Request& request) {
   auto raw = request.headers().tryGetRaw("X-Request-Id");
   if (raw && !raw->value().empty() && raw->value().size() <= kMaxRequestIdLength &&
       IsPrintable(raw->value())) {
     return raw->value();
   }
-  return "req_" + service::RandomHex(8);
+  return NewRequestId();
 }
 
 // HTTP/1.1 keeps the connection unless the client said close; HTTP/1.0 closes
@@ -53,7 +64,7 @@ void HttpHandler::onInput(const char* buffer, size_t len,
       parser->reset();
       Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
       response.headers().add<Header::Connection>(ConnectionControl::Close);
-      Responder(std::move(response), "req_" + service::RandomHex(8))
+      Responder(std::move(response), NewRequestId())
           .SendError(TooLarge("Request body is larger than " +
                               std::to_string(max_body_bytes_) + " bytes")
                          .WithReason("payload_too_large"));
@@ -71,14 +82,14 @@ void HttpHandler::onInput(const char* buffer, size_t len,
   } catch (const Pistache::Http::HttpError& err) {
     Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
     response.headers().add<Header::Connection>(ConnectionControl::Close);
-    Responder(std::move(response), "req_" + service::RandomHex(8))
+    Responder(std::move(response), NewRequestId())
         .SendError(InvalidArgument(std::string("Malformed HTTP request: ") + err.reason())
                        .WithReason("bad_request"));
     parser->reset();
   } catch (const std::exception& e) {
     Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
     response.headers().add<Header::Connection>(ConnectionControl::Close);
-    Responder(std::move(response), "req_" + service::RandomHex(8))
+    Responder(std::move(response), NewRequestId())
         .SendError(Internal(e.what()));
     parser->reset();
   }
@@ -116,16 +127,9 @@ void HttpHandler::onRequest(const Pistache::Http::Request& request,
     }
     ApiRequest api_request{request, std::move(match.params), {}};
     if (match.route->min_role) {
-      auto raw = request.headers().tryGetRaw("Authorization");
-      std::string authorization = raw ? raw->value() : "";
-      if (!raw) {
-        if (auto typed = request.headers().tryGet("Authorization")) {
-          std::ostringstream os;
-          typed->write(os);
-          authorization = os.str();
-        }
-      }
-      auto caller = keys_->Authenticate(authorization);
+      // Pistache parses Authorization into its typed header.
+      auto typed = request.headers().tryGet<Header::Authorization>();
+      auto caller = keys_->Authenticate(typed ? typed->value() : std::string());
       if (!caller.ok()) return responder->SendError(caller.status());
       if (caller->role < *match.route->min_role) {
         return responder->SendError(

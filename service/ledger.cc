@@ -2,6 +2,8 @@
 
 namespace ledgerflow::service {
 
+Ledger::~Ledger() { storage_.reset(); }
+
 StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     const LedgerOptions& options, const std::function<void(events::Position)>& progress) {
   events::StorageOptions storage_options;

@@ -33,6 +33,10 @@ class Ledger {
       const LedgerOptions& options,
       const std::function<void(events::Position)>& progress = nullptr);
 
+  // Closes the storage first: its writer finishes queued appends, whose callbacks
+  // still reach live services and read models.
+  ~Ledger();
+
   events::EventStore& store() { return storage_->events(); }
   projections::ProjectionRunner& runner() { return *runner_; }
   events::KvStore& read_models() { return storage_->projections(); }

@@ -17,10 +17,13 @@ Status WorkflowNotFound(std::string_view id) {
 }  // namespace
 
 void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
-                              WorkflowReply reply, int attempts_left) {
-  auto loaded = workflows_.Get(caller.org, id);
-  if (!loaded.ok()) return reply(loaded.status());
-  core::WorkflowState state = loaded->value_or(core::WorkflowState{});
+                              WorkflowReply reply, int attempts_left, bool is_new) {
+  core::WorkflowState state;
+  if (!is_new) {
+    auto loaded = workflows_.Get(caller.org, id);
+    if (!loaded.ok()) return reply(loaded.status());
+    state = loaded->value_or(core::WorkflowState{});
+  }
   if (state.id.empty()) state.id = id;
 
   auto decided = (*decide)(state);
@@ -72,8 +75,9 @@ void WorkflowService::Create(const Caller& caller, CreateWorkflowInput input,
         c.change_summary = shared_input->change_summary;
         return core::DecideCreate(c, validation_);
       });
-  // A creation never retries: its stream is new, a conflict is an id collision.
-  Execute(caller, id, std::move(decide), std::move(reply), 0);
+  // A creation never retries: its stream is new (the append checks it), so a
+  // conflict is an id collision, answered as an error.
+  Execute(caller, id, std::move(decide), std::move(reply), 0, /*is_new=*/true);
 }
 
 void WorkflowService::Update(const Caller& caller, std::string id, json::Document definition,

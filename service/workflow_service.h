@@ -82,8 +82,9 @@ class WorkflowService {
   // Loads, decides, appends; on a concurrent change of the stream, decides again
   // against the new state (up to a few times): an If-Match check inside the decision
   // then answers 409 by itself.
+  // `is_new`: the id was just generated, so there is no state to load.
   void Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
-               WorkflowReply reply, int attempts_left);
+               WorkflowReply reply, int attempts_left, bool is_new = false);
 
   events::EventStore& store_;
   const projections::WorkflowProjection& workflows_;
