@@ -5,6 +5,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <charconv>
+#include <optional>
+
 #include "core/json.h"
 #include "core/time_format.h"
 
@@ -20,11 +23,52 @@ constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
 using CanonicalWriter =
     rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>,
                       rapidjson::CrtAllocator, rapidjson::kWriteValidateEncodingFlag>;
-using PlainWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 Status Malformed(std::string what) {
   return InvalidArgument(std::move(what)).WithReason("malformed_json");
 }
+
+// A DOM whose first 32 KiB come from a buffer that each thread keeps, instead of a
+// fresh 64 KiB heap chunk per parse (every append and every event read parses). Falls
+// back to the heap when the thread's buffer is taken (a parse during a parse).
+class ScratchDocument {
+ public:
+  ScratchDocument() {
+    Scratch& scratch = ThreadScratch();
+    if (!scratch.in_use) {
+      scratch.in_use = true;
+      scratch_ = &scratch;
+      pool_.emplace(scratch.bytes, sizeof scratch.bytes);
+    } else {
+      pool_.emplace();
+    }
+    doc_.emplace(&*pool_);
+  }
+  ~ScratchDocument() {
+    doc_.reset();
+    pool_.reset();
+    if (scratch_ != nullptr) scratch_->in_use = false;
+  }
+  ScratchDocument(const ScratchDocument&) = delete;
+  ScratchDocument& operator=(const ScratchDocument&) = delete;
+
+  rapidjson::Document& operator*() { return *doc_; }
+  rapidjson::Document* operator->() { return &*doc_; }
+
+ private:
+  struct Scratch {
+    alignas(16) char bytes[32 << 10];
+    bool in_use = false;
+  };
+  static Scratch& ThreadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+
+  Scratch* scratch_ = nullptr;
+  std::optional<rapidjson::MemoryPoolAllocator<>> pool_;
+  std::optional<rapidjson::Document> doc_;
+};
 
 // Serializes a parsed value canonically; false on invalid UTF-8 or excessive depth.
 StatusOr<std::string> WriteCanonical(const rapidjson::Value& value) {
@@ -32,49 +76,105 @@ StatusOr<std::string> WriteCanonical(const rapidjson::Value& value) {
     return Malformed("JSON nested deeper than " + std::to_string(json::kMaxDepth) +
                      " levels");
   }
-  rapidjson::StringBuffer buffer;
+  // Reused by the thread (kept when small): no buffer growth per call.
+  thread_local rapidjson::StringBuffer buffer;
+  buffer.Clear();
   CanonicalWriter writer(buffer);
-  if (!value.Accept(writer)) return Malformed("JSON string is not valid UTF-8");
-  return std::string(buffer.GetString(), buffer.GetSize());
+  StatusOr<std::string> out = Malformed("JSON string is not valid UTF-8");
+  if (value.Accept(writer)) out = std::string(buffer.GetString(), buffer.GetSize());
+  if (buffer.GetSize() > (size_t{64} << 10)) {
+    buffer.Clear();
+    buffer.ShrinkToFit();
+  }
+  return out;
 }
 
-void Str(PlainWriter& w, const std::string& s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+// Appends `s` as a JSON string exactly as rapidjson::Writer<StringBuffer> (UTF-8 in
+// and out, no validation) wrote the envelope's strings, which is what stored lines and
+// their hashes were made with: '"' and '\\' backslash-escaped, bytes below 0x20 as
+// \b \t \n \f \r or \u00XX (upper-case hex), every other byte copied as is (also
+// 0x7f and invalid UTF-8). Runs without escapes are copied in one append.
+void AppendJsonString(std::string* out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    char escaped[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+    size_t len = 6;
+    switch (c) {
+      case '"': escaped[1] = '"'; len = 2; break;
+      case '\\': escaped[1] = '\\'; len = 2; break;
+      case '\b': escaped[1] = 'b'; len = 2; break;
+      case '\t': escaped[1] = 't'; len = 2; break;
+      case '\n': escaped[1] = 'n'; len = 2; break;
+      case '\f': escaped[1] = 'f'; len = 2; break;
+      case '\r': escaped[1] = 'r'; len = 2; break;
+      default: break;
+    }
+    out->append(escaped, len);
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
 }
 
-// Writes every field up to and including prev_hash, leaving the object open.
-void WriteEnvelope(PlainWriter& w, const Event& e) {
-  w.StartObject();
-  w.Key("position");
-  w.Uint64(e.position);
-  w.Key("stream");
-  Str(w, e.stream);
-  w.Key("stream_version");
-  w.Uint64(e.stream_version);
-  w.Key("type");
-  Str(w, e.type);
-  w.Key("schema_version");
-  w.Int(e.schema_version);
-  w.Key("org");
-  Str(w, e.org);
-  w.Key("actor");
-  Str(w, e.actor);
-  w.Key("at");
-  Str(w, core::FormatRfc3339Millis(e.at_ms));
-  w.Key("request_id");
-  Str(w, e.request_id);
+template <typename Int>
+void AppendDecimal(std::string* out, Int v) {
+  char buf[24];
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+// FormatRfc3339Millis(at_ms), remembered per thread: every event of a commit group
+// carries the same `at`, and formatting costs a snprintf.
+const std::string& FormattedAt(int64_t at_ms) {
+  thread_local bool cached = false;
+  thread_local int64_t cached_ms = 0;
+  thread_local std::string text;
+  if (!cached || cached_ms != at_ms) {
+    text = core::FormatRfc3339Millis(at_ms);
+    cached_ms = at_ms;
+    cached = true;
+  }
+  return text;
+}
+
+// Appends every field up to and including prev_hash, leaving the object open. The
+// bytes are those rapidjson::Writer produced for the same fields (pinned by tests):
+// compact, fields in this order, `data` embedded verbatim.
+void AppendEnvelope(std::string* out, const Event& e) {
+  out->reserve(out->size() + 200 + e.stream.size() + e.type.size() + e.org.size() +
+               e.actor.size() + e.request_id.size() + e.data.size() + e.prev_hash.size() +
+               e.hash.size());
+  out->append("{\"position\":");
+  AppendDecimal(out, e.position);
+  out->append(",\"stream\":");
+  AppendJsonString(out, e.stream);
+  out->append(",\"stream_version\":");
+  AppendDecimal(out, e.stream_version);
+  out->append(",\"type\":");
+  AppendJsonString(out, e.type);
+  out->append(",\"schema_version\":");
+  AppendDecimal(out, e.schema_version);
+  out->append(",\"org\":");
+  AppendJsonString(out, e.org);
+  out->append(",\"actor\":");
+  AppendJsonString(out, e.actor);
+  out->append(",\"at\":");
+  AppendJsonString(out, FormattedAt(e.at_ms));
+  out->append(",\"request_id\":");
+  AppendJsonString(out, e.request_id);
   if (e.causation.has_value()) {
-    w.Key("causation");
-    w.Uint64(*e.causation);
+    out->append(",\"causation\":");
+    AppendDecimal(out, *e.causation);
   }
-  w.Key("data");
-  if (e.data.empty()) {
-    w.RawValue("{}", 2, rapidjson::kObjectType);
-  } else {
-    w.RawValue(e.data.data(), e.data.size(), rapidjson::kObjectType);
-  }
-  w.Key("prev_hash");
-  Str(w, e.prev_hash);
+  out->append(",\"data\":");
+  out->append(e.data.empty() ? std::string_view("{}") : std::string_view(e.data));
+  out->append(",\"prev_hash\":");
+  AppendJsonString(out, e.prev_hash);
 }
 
 Status Field(std::string_view name, const char* expected) {
@@ -85,47 +185,55 @@ Status Field(std::string_view name, const char* expected) {
 }  // namespace
 
 StatusOr<std::string> CanonicalizeJson(std::string_view text) {
-  rapidjson::Document doc;
-  doc.Parse<kParseFlags>(text.data(), text.size());
-  if (doc.HasParseError()) {
-    return Malformed("Malformed JSON at offset " + std::to_string(doc.GetErrorOffset()) +
-                     ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+  ScratchDocument doc;
+  doc->Parse<kParseFlags>(text.data(), text.size());
+  if (doc->HasParseError()) {
+    return Malformed("Malformed JSON at offset " + std::to_string(doc->GetErrorOffset()) +
+                     ": " + rapidjson::GetParseError_En(doc->GetParseError()));
   }
-  return WriteCanonical(doc);
+  return WriteCanonical(*doc);
+}
+
+void AppendCanonicalBytes(const Event& event, std::string* out) {
+  AppendEnvelope(out, event);
+  out->push_back('}');
 }
 
 std::string CanonicalBytes(const Event& event) {
-  rapidjson::StringBuffer buffer;
-  PlainWriter w(buffer);
-  WriteEnvelope(w, event);
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  std::string out;
+  AppendCanonicalBytes(event, &out);
+  return out;
 }
 
 std::string EncodeEvent(const Event& event) {
-  rapidjson::StringBuffer buffer;
-  PlainWriter w(buffer);
-  WriteEnvelope(w, event);
-  w.Key("hash");
-  Str(w, event.hash);
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  std::string out;
+  AppendEnvelope(&out, event);
+  out.append(",\"hash\":");
+  AppendJsonString(&out, event.hash);
+  out.push_back('}');
+  return out;
+}
+
+void AppendHashField(std::string* canonical, std::string_view hash) {
+  // canonical ends with the '}' closing the envelope; the hash goes before it. A hex
+  // hash needs no escaping.
+  if (!canonical->empty()) canonical->pop_back();
+  canonical->append(",\"hash\":\"");
+  canonical->append(hash);
+  canonical->append("\"}");
 }
 
 std::string EncodeWithHash(std::string_view canonical, std::string_view hash) {
-  // canonical ends with the '}' closing the envelope; the hash goes before it. A hex
-  // hash needs no escaping.
   std::string line;
   line.reserve(canonical.size() + hash.size() + 12);
-  line.append(canonical.substr(0, canonical.empty() ? 0 : canonical.size() - 1));
-  line.append(",\"hash\":\"");
-  line.append(hash);
-  line.append("\"}");
+  line.append(canonical);
+  AppendHashField(&line, hash);
   return line;
 }
 
 StatusOr<Event> DecodeEvent(std::string_view line) {
-  rapidjson::Document doc;
+  ScratchDocument scratch;
+  rapidjson::Document& doc = *scratch;
   doc.Parse<kParseFlags>(line.data(), line.size());
   if (doc.HasParseError()) {
     return InvalidArgument("event is not valid JSON at offset " +

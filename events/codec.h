@@ -31,8 +31,15 @@ std::string EncodeEvent(const Event& event);
 // EncodeEvent without the "hash" field: the bytes the hash covers.
 std::string CanonicalBytes(const Event& event);
 
+// Appends CanonicalBytes(event) to `*out` (the write path reuses one buffer).
+void AppendCanonicalBytes(const Event& event, std::string* out);
+
+// Turns `*canonical_bytes` (CanonicalBytes of an event) into EncodeEvent of that event
+// with hash `hash` (lowercase hex), in place: saves encoding twice on the write path.
+void AppendHashField(std::string* canonical_bytes, std::string_view hash);
+
 // EncodeEvent(event) for an event whose CanonicalBytes are already at hand and whose
-// hash is `hash`: saves encoding twice on the write path.
+// hash is `hash` (lowercase hex).
 std::string EncodeWithHash(std::string_view canonical_bytes, std::string_view hash);
 
 // Parses a line produced by EncodeEvent (member order is not checked; unknown members

@@ -31,15 +31,15 @@ Status Prepare(AppendRequest& r) {
   if (r.events.empty()) return InvalidArgument("append: no events");
   for (size_t i = 0; i < r.events.size(); ++i) {
     NewEvent& e = r.events[i];
-    const std::string where = "append: event " + std::to_string(i) + " of " + r.stream;
-    if (e.type.empty()) return InvalidArgument(where + " has no type");
+    auto where = [&] { return "append: event " + std::to_string(i) + " of " + r.stream; };
+    if (e.type.empty()) return InvalidArgument(where() + " has no type");
     if (e.data.empty()) {
       e.data = "{}";
       continue;
     }
     StatusOr<std::string> data = CanonicalizeJson(e.data);
-    if (!data.ok()) return InvalidArgument(where + ": data: " + data.status().message());
-    if (data->front() != '{') return InvalidArgument(where + ": data is not a JSON object");
+    if (!data.ok()) return InvalidArgument(where() + ": data: " + data.status().message());
+    if (data->front() != '{') return InvalidArgument(where() + ": data is not a JSON object");
     e.data = std::move(data).value();
   }
   return Status::Ok();
@@ -110,10 +110,10 @@ void RocksEventStore::WriterLoop() {
   }
 }
 
-StatusOr<Version> RocksEventStore::CommittedVersion(const std::string& stream) {
+StatusOr<Version> RocksEventStore::CommittedVersion(std::string_view stream) {
   auto it = stream_versions_.find(stream);
   if (it != stream_versions_.end()) return it->second;
-  StatusOr<Version> version = ReadStreamVersion(stream, nullptr);
+  StatusOr<Version> version = ReadStreamVersion(stream);
   if (version.ok()) stream_versions_.emplace(stream, *version);
   return version;
 }
@@ -121,19 +121,31 @@ StatusOr<Version> RocksEventStore::CommittedVersion(const std::string& stream) {
 void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
   if (stream_versions_.size() > options_.max_cached_streams) stream_versions_.clear();
 
+  size_t group_events = 0;
+  size_t group_bytes = 0;
+  for (const Pending& p : group) {
+    group_events += p.request.events.size();
+    for (const NewEvent& n : p.request.events) group_bytes += n.data.size();
+  }
+
   // Effects of this group, merged into the caches only once the batch is durable: a
-  // failed write leaves the caches untouched, so its positions are reused.
-  std::unordered_map<std::string, Version> pending_versions;
+  // failed write leaves the caches untouched, so its positions are reused. Keys view
+  // the requests' strings, which outlive the group.
+  std::unordered_map<std::string_view, Version> pending_versions;
   std::map<std::string, ChainHead, std::less<>> pending_orgs;
   std::vector<std::optional<StatusOr<AppendResult>>> results(group.size());
   std::vector<Event> committed;
-  rocksdb::WriteBatch batch;
+  committed.reserve(group_events);
+  // Each event stores its data plus an envelope of ~350 B, and a streams key.
+  rocksdb::WriteBatch batch(group_bytes + group_events * 512 + 1024);
+  std::string line;        // one event's stored line, reused
+  std::string stream_key;  // one streams-family or stream-head key, reused
   Position head = last_position_;
   const int64_t at = std::max(options_.clock ? options_.clock() : SystemNowMs(), last_at_ms_);
   Status batch_status;
 
   for (size_t i = 0; i < group.size() && batch_status.ok(); ++i) {
-    const AppendRequest& r = group[i].request;
+    AppendRequest& r = group[i].request;
     Version current;
     if (auto p = pending_versions.find(r.stream); p != pending_versions.end()) {
       current = p->second;
@@ -158,34 +170,53 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
                 .first;
     }
     AppendResult result{head + 1, head + r.events.size(), current + r.events.size()};
-    for (const NewEvent& n : r.events) {
+    for (NewEvent& n : r.events) {
       Event e;
       e.position = ++head;
       e.stream = r.stream;
       e.stream_version = ++current;
-      e.type = n.type;
+      // The request is not used again once its events are built (a failed group is
+      // answered with an error, not retried), so its type and data move.
+      e.type = std::move(n.type);
       e.schema_version = n.schema_version;
       e.org = r.org;
       e.actor = r.actor;
       e.at_ms = at;
       e.request_id = r.request_id;
       e.causation = n.causation;
-      e.data = n.data;
+      e.data = std::move(n.data);
       e.prev_hash = org->second.hash;
-      const std::string canonical = CanonicalBytes(e);
-      e.hash = Sha256Hex(e.prev_hash, canonical);
-      const std::string key = PositionKey(e.position);
-      batch_status = FromRocks(batch.Put(cf_.events, key, EncodeWithHash(canonical, e.hash)),
-                               "append batch");
+      // Encoded once: the hash covers the canonical bytes, which then become the
+      // stored line in place.
+      line.clear();
+      AppendCanonicalBytes(e, &line);
+      e.hash = Sha256Hex(e.prev_hash, line);
+      AppendHashField(&line, e.hash);
+      char position_key[8];
+      EncodeBigEndian64(position_key, e.position);
+      const rocksdb::Slice key(position_key, sizeof position_key);
+      batch_status = FromRocks(batch.Put(cf_.events, key, line), "append batch");
       if (batch_status.ok()) {
-        batch_status = FromRocks(batch.Put(cf_.streams, StreamKey(e.stream, e.stream_version), key),
-                                 "append batch");
+        stream_key.assign(r.stream).push_back('\0');
+        PutBigEndian64(&stream_key, e.stream_version);
+        batch_status = FromRocks(batch.Put(cf_.streams, stream_key, key), "append batch");
       }
-      org->second = ChainHead{e.position, e.hash};
+      org->second.position = e.position;
+      org->second.hash = e.hash;
       committed.push_back(std::move(e));
     }
     pending_versions[r.stream] = current;
     results[i] = result;
+  }
+
+  // Each stream's head record, once per group, in the batch of its streams keys.
+  for (const auto& [stream, version] : pending_versions) {
+    if (!batch_status.ok()) break;
+    char value[8];
+    EncodeBigEndian64(value, version);
+    stream_key.assign(kStreamHeadPrefix).append(stream);
+    batch_status = FromRocks(
+        batch.Put(cf_.meta, stream_key, rocksdb::Slice(value, sizeof value)), "append batch");
   }
 
   if (!committed.empty()) {
@@ -213,7 +244,14 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
       for (auto& r : results) r = failed;
       committed.clear();
     } else {
-      for (auto& [stream, version] : pending_versions) stream_versions_[stream] = version;
+      for (const auto& [stream, version] : pending_versions) {
+        auto it = stream_versions_.find(stream);
+        if (it != stream_versions_.end()) {
+          it->second = version;
+        } else {
+          stream_versions_.emplace(stream, version);
+        }
+      }
       for (auto& [org, h] : pending_orgs) {
         if (h.position != 0) org_heads_[org] = h;
       }

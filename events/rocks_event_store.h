@@ -1,8 +1,10 @@
 // Internal to events/: the EventStore over the "events" and "streams" column families,
 // with group commit. Appends are queued; one writer thread takes everything queued (up
-// to max_batch_events), checks expected versions against an in-memory stream-head cache,
-// assigns positions, time and per-org hash chains, writes one WriteBatch with one sync,
-// then runs the commit listener and the callbacks. Reads go straight to RocksDB.
+// to max_batch_events), checks expected versions against an in-memory stream-head cache
+// (backed by the stream-head records of the meta family, read with a point Get),
+// assigns positions, time and per-org hash chains, writes one WriteBatch (events,
+// stream keys, stream heads, org heads) with one sync, then runs the commit listener
+// and the callbacks. Reads go straight to RocksDB.
 // AppendAsync runs `done` on the caller's thread, at once, when the request is invalid
 // (InvalidArgument) or the store is stopped (Unavailable).
 // Thread-safe. Does not own the DB or the handles (RocksStorage does, and outlives it).
@@ -16,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -37,8 +40,10 @@ class RocksEventStore final : public EventStore {
   ~RocksEventStore() override;  // Stop()
 
   // Loads the head position, the last `at` and the org chain heads; rebuilds the stored
-  // org heads by scanning the log when they are missing or disagree with it. Call once,
-  // before Start().
+  // org heads by scanning the log when they are missing or disagree with it, and the
+  // stream heads by scanning the streams family when the directory predates them
+  // (format 1) or they disagree with the last event; then writes the current format.
+  // Call once, before Start().
   Status Recover();
   // Starts the writer thread.
   void Start();
@@ -69,12 +74,22 @@ class RocksEventStore final : public EventStore {
 
   void WriterLoop();
   void CommitGroup(std::vector<Pending>& group);
+  // std::hash over string_view, so that maps keyed by std::string take string_views.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   // Current version of `stream` as committed (cache, else disk); writer thread only.
-  StatusOr<Version> CommittedVersion(const std::string& stream);
-  StatusOr<Version> ReadStreamVersion(std::string_view stream,
-                                      const rocksdb::Snapshot* snapshot);
+  StatusOr<Version> CommittedVersion(std::string_view stream);
+  // The stream's head record: its version, 0 when it has none. Thread-safe.
+  StatusOr<Version> ReadStreamVersion(std::string_view stream);
   StatusOr<Event> ReadEvent(Position position, const rocksdb::ReadOptions& options);
   Status RebuildOrgHeads();
+  // Rewrites every stream-head record from the streams family, then writes the current
+  // format. Interrupted, it leaves format 1 behind and the next Open starts over.
+  // Says why on stderr unless `reason` is null (a new directory).
+  Status RebuildStreamHeads(const char* reason);
   void Publish(Position head);
 
   rocksdb::DB* const db_;
@@ -101,7 +116,7 @@ class RocksEventStore final : public EventStore {
   // Writer-thread state (and Recover() before the thread starts): committed only.
   Position last_position_ = 0;
   int64_t last_at_ms_ = 0;
-  std::unordered_map<std::string, Version> stream_versions_;
+  std::unordered_map<std::string, Version, StringHash, std::equal_to<>> stream_versions_;
   std::map<std::string, ChainHead, std::less<>> org_heads_;
   std::atomic<int> fail_writes_{0};
 };

@@ -36,7 +36,9 @@ struct StorageOptions {
   // larger than this is still committed whole, alone.
   size_t max_batch_events = 1000;
   // Memory bounds, independent of the amount of data: the block cache (which also holds
-  // index and filter blocks) and all memtables together.
+  // the partitioned index and filter blocks; at most 4 shards of at least 8 MiB) and all
+  // memtables together. 64 MiB of cache instead of 32 did not make random Gets over
+  // 2M keys faster (both ~10 us), so the smaller bound stays.
   size_t block_cache_bytes = size_t{32} << 20;
   size_t memtable_budget_bytes = size_t{64} << 20;
   // Stream heads kept in memory for version checks; the cache is emptied past this and
@@ -51,7 +53,9 @@ class RocksStorage {
  public:
   // Opens or creates the database in `dir` (created with its parents if missing) and
   // recovers the log head, org chain heads (rebuilt by a scan when the stored ones are
-  // missing or disagree with the log) and starts the writer thread.
+  // missing or disagree with the log), the stream-head records (written by one scan of
+  // the streams family when the directory is in the older format 1) and starts the
+  // writer thread.
   // Errors: Internal/Unavailable on I/O or lock failures, DataLoss on corrupt data or
   // an unknown storage format.
   static StatusOr<std::unique_ptr<RocksStorage>> Open(const std::string& dir,

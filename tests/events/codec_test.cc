@@ -3,12 +3,15 @@
 #include "events/codec.h"
 
 #include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
 
+#include "core/time_format.h"
 #include "events/chain.h"
 
 namespace ledgerflow::events {
@@ -179,6 +182,96 @@ TEST(CodecTest, DecodeRejectsMalformedLines) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(missing.status().message().find("hash"), std::string::npos);
+}
+
+// The encoder as first written, with rapidjson::Writer: the stored lines (and hashes)
+// of existing logs were made by it, so the encoder must match it byte for byte.
+std::string ReferenceEncode(const Event& e, bool with_hash) {
+  using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  auto str = [&](const std::string& s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  };
+  w.StartObject();
+  w.Key("position");
+  w.Uint64(e.position);
+  w.Key("stream");
+  str(e.stream);
+  w.Key("stream_version");
+  w.Uint64(e.stream_version);
+  w.Key("type");
+  str(e.type);
+  w.Key("schema_version");
+  w.Int(e.schema_version);
+  w.Key("org");
+  str(e.org);
+  w.Key("actor");
+  str(e.actor);
+  w.Key("at");
+  str(core::FormatRfc3339Millis(e.at_ms));
+  w.Key("request_id");
+  str(e.request_id);
+  if (e.causation.has_value()) {
+    w.Key("causation");
+    w.Uint64(*e.causation);
+  }
+  w.Key("data");
+  if (e.data.empty()) {
+    w.RawValue("{}", 2, rapidjson::kObjectType);
+  } else {
+    w.RawValue(e.data.data(), e.data.size(), rapidjson::kObjectType);
+  }
+  w.Key("prev_hash");
+  str(e.prev_hash);
+  if (with_hash) {
+    w.Key("hash");
+    str(e.hash);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+TEST(CodecTest, EncoderMatchesTheRapidJsonWriterByteForByte) {
+  std::mt19937_64 rng(7);
+  // Every byte value, with escapes and multi-byte UTF-8 (valid or not) over-represented.
+  auto random_string = [&](size_t max_len) {
+    static const std::string specials = std::string("\"\\/\x7f\x00\x01\x1f\b\t\n\f\r", 12) +
+                                        "\xc3\xa9\xf0\x9f\x98\x80\xff\xed\xa0\x80";
+    std::string s(rng() % (max_len + 1), ' ');
+    for (char& c : s) {
+      c = rng() % 3 == 0 ? specials[rng() % specials.size()] : static_cast<char>(rng() % 256);
+    }
+    return s;
+  };
+  for (int i = 0; i < 5000; ++i) {
+    Event e;
+    e.position = i % 3 == 0 ? rng() : rng() % 1000;
+    e.stream = random_string(40);
+    e.stream_version = i % 5 == 0 ? UINT64_MAX : rng() % 100;
+    e.type = random_string(20);
+    e.schema_version = static_cast<int>(rng());  // negative too
+    e.org = random_string(10);
+    e.actor = random_string(10);
+    e.at_ms = static_cast<int64_t>(rng() % 4'000'000'000'000ull) - 1'000'000'000'000;
+    e.request_id = random_string(30);
+    if (i % 2 == 0) e.causation = rng();
+    e.data = i % 7 == 0 ? "" : R"({"k":[1,"v"]})";
+    e.prev_hash = random_string(64);
+    e.hash = random_string(64);
+    ASSERT_EQ(EncodeEvent(e), ReferenceEncode(e, true)) << i;
+    ASSERT_EQ(CanonicalBytes(e), ReferenceEncode(e, false)) << i;
+    std::string appended = "prefix";
+    AppendCanonicalBytes(e, &appended);
+    ASSERT_EQ(appended, "prefix" + ReferenceEncode(e, false)) << i;
+  }
+  // The hash field as the write path adds it, for a real (hex) hash.
+  Event e = SampleEvent();
+  e.hash = Sha256Hex("x");
+  std::string line = CanonicalBytes(e);
+  AppendHashField(&line, e.hash);
+  EXPECT_EQ(line, ReferenceEncode(e, true));
+  EXPECT_EQ(EncodeWithHash(CanonicalBytes(e), e.hash), ReferenceEncode(e, true));
 }
 
 // A line as written by schema 1 of the format; the log outlives the code, so this must

@@ -1,6 +1,7 @@
 // The RocksDB event store against a real database in a temp directory: appends and
 // reads, expected versions, gap-free positions, group commit under concurrency,
-// per-org hash chains, recovery and tamper detection.
+// per-org hash chains, stream-head records and their backfill, recovery and tamper
+// detection.
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
@@ -80,6 +81,61 @@ class EventStoreTest : public ::testing::Test {
     for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     EXPECT_TRUE(db->Close().ok());
     family_.clear();
+  }
+
+  // The stream-head records and the format marker, read with the plain RocksDB API
+  // from the closed database: stream -> version.
+  std::map<std::string, Version> RawStreamHeads(std::string* format = nullptr) {
+    std::map<std::string, Version> heads;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::unique_ptr<rocksdb::DB> db = OpenRaw(&handles);
+    const std::string prefix = "stream_head/";
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family_["default"]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      EXPECT_EQ(it->value().size(), 8u);
+      Version v = 0;
+      for (size_t i = 0; i < 8 && i < it->value().size(); ++i) {
+        v = (v << 8) | static_cast<unsigned char>(it->value()[i]);
+      }
+      heads[it->key().ToString().substr(prefix.size())] = v;
+    }
+    EXPECT_TRUE(it->status().ok());
+    it.reset();
+    if (format != nullptr) {
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), family_["default"], "format", format);
+      if (s.IsNotFound()) *format = "<none>";
+    }
+    CloseRaw(std::move(db), handles);
+    return heads;
+  }
+
+  // Makes the closed database look as written by format 1 (no stream heads), or as
+  // having lost its marker when `format` is empty; `keep` names heads to keep, with
+  // the version to leave in them (e.g. a stale one, as an interrupted backfill might).
+  void RewindToFormat1(const std::string& format, const std::map<std::string, Version>& keep = {}) {
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::unique_ptr<rocksdb::DB> db = OpenRaw(&handles);
+    rocksdb::ColumnFamilyHandle* meta = family_["default"];
+    const std::string prefix = "stream_head/";
+    std::vector<std::string> keys;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), meta));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        keys.push_back(it->key().ToString());
+      }
+    }
+    for (const std::string& key : keys) ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, key).ok());
+    for (const auto& [stream, version] : keep) {
+      std::string value;
+      for (int i = 7; i >= 0; --i) value.push_back(static_cast<char>((version >> (8 * i)) & 0xff));
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, prefix + stream, value).ok());
+    }
+    if (format.empty()) {
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), meta, "format").ok());
+    } else {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "format", format).ok());
+    }
+    CloseRaw(std::move(db), handles);
   }
 
   testing::TempDir dir_;
@@ -313,6 +369,7 @@ TEST_F(EventStoreTest, ConflictingAppendsInOneGroupFirstWins) {
   ASSERT_TRUE(third.ok()) << third.status().ToString();
   EXPECT_EQ(third->first_position, 3u);  // the rejected request took no position
   EXPECT_EQ(third->stream_version, 2u);
+  EXPECT_EQ(*store().StreamVersion("workflow-x"), 2u);  // the group's last, from disk
 }
 
 TEST_F(EventStoreTest, CommitListenerRunsBeforeTheCallback) {
@@ -470,6 +527,133 @@ TEST_F(EventStoreTest, VerifierNamesAnEventEditedBehindTheStoresBack) {
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_EQ(s.message().rfind("chain broken at position 3: ", 0), 0u) << s.message();
   EXPECT_EQ(verifier.checked(), 2u);
+}
+
+TEST_F(EventStoreTest, AppendsWriteStreamHeadRecords) {
+  MustAppend(Request("workflow-x", kNoStream, "org_1", 3));
+  MustAppend(Request("workflow-y", kNoStream));
+  MustAppend(Request("workflow-x", 3));
+  EXPECT_EQ(*store().StreamVersion("workflow-x"), 4u);
+  EXPECT_EQ(*store().StreamVersion("workflow-y"), 1u);
+  EXPECT_EQ(*store().StreamVersion("workflow-z"), 0u);
+  storage_.reset();
+  std::string format;
+  EXPECT_EQ(RawStreamHeads(&format),
+            (std::map<std::string, Version>{{"workflow-x", 4}, {"workflow-y", 1}}));
+  EXPECT_EQ(format, "2");
+}
+
+TEST_F(EventStoreTest, ConflictingOrFailedAppendsWriteNoStreamHead) {
+  MustAppend(Request("workflow-x", kNoStream));
+  EXPECT_EQ(store().Append(Request("workflow-y", 5)).status().code(), StatusCode::kConflict);
+  dynamic_cast<internal::RocksEventStore&>(store()).FailWritesForTesting(1);
+  EXPECT_EQ(store().Append(Request("workflow-z", kNoStream)).status().code(),
+            StatusCode::kInternal);
+  EXPECT_EQ(*store().StreamVersion("workflow-y"), 0u);
+  EXPECT_EQ(*store().StreamVersion("workflow-z"), 0u);
+  storage_.reset();
+  EXPECT_EQ(RawStreamHeads(), (std::map<std::string, Version>{{"workflow-x", 1}}));
+}
+
+// Versions of streams not in the in-memory cache come from the head records: after a
+// reopen, and when the cache holds nothing (max_cached_streams 0 empties it per group).
+TEST_F(EventStoreTest, ExpectedVersionsAreExactFromTheHeadRecords) {
+  for (size_t max_cached : {size_t{100'000}, size_t{0}}) {
+    SCOPED_TRACE(max_cached);
+    StorageOptions options;
+    options.max_cached_streams = max_cached;
+    Open(options);
+    const std::string x = "workflow-x" + std::to_string(max_cached);
+    MustAppend(Request(x, kNoStream, "org_1", 2));
+    MustAppend(Request(x + "-other", kNoStream));  // a name that shares x's prefix
+    Open(options);  // a fresh cache
+    StatusOr<AppendResult> again = store().Append(Request(x, kNoStream));
+    EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+    EXPECT_EQ(again.status().reason(), "version_conflict");
+    EXPECT_EQ(again.status().message(), "stream " + x + " is at version 2, expected 0");
+    EXPECT_EQ(store().Append(Request(x, 1)).status().message(),
+              "stream " + x + " is at version 2, expected 1");
+    EXPECT_EQ(store().Append(Request(x, 3)).status().code(), StatusCode::kConflict);
+    EXPECT_EQ(MustAppend(Request(x, 2)).stream_version, 3u);
+    EXPECT_EQ(MustAppend(Request(x, 3)).stream_version, 4u);
+    EXPECT_EQ(store().Append(Request(x, 3)).status().message(),
+              "stream " + x + " is at version 4, expected 3");
+    EXPECT_EQ(MustAppend(Request(x + "-other", 1)).stream_version, 2u);
+    EXPECT_EQ(MustAppend(Request(x + "-new", kNoStream)).stream_version, 1u);
+    EXPECT_EQ(*store().StreamVersion(x), 4u);
+    EXPECT_EQ(store().ReadStream(x)->size(), 4u);
+  }
+}
+
+TEST_F(EventStoreTest, Format1DirectoryGetsStreamHeadsBackfilled) {
+  // Names that sort next to each other, with and without shared prefixes.
+  const std::vector<std::string> names = {"a", "a-b", std::string("a", 2), "b", "ab",
+                                          "workflow-ÿ"};
+  std::map<std::string, Version> expected;
+  for (size_t i = 0; i < names.size(); ++i) {
+    MustAppend(Request(names[i], kNoStream, "org_1", static_cast<int>(i) + 1));
+    expected[names[i]] = i + 1;
+  }
+  MustAppend(Request("a", 1, "org_2", 2));
+  expected["a"] = 3;
+  storage_.reset();
+  ASSERT_EQ(RawStreamHeads(), expected);
+
+  // Format 1 has no heads; this one also has a stale head left by an interrupted
+  // backfill and a head of a stream that does not exist.
+  RewindToFormat1("1", {{"b", 1}, {"ghost", 9}});
+  Open();
+  for (const auto& [name, version] : expected) {
+    EXPECT_EQ(*store().StreamVersion(name), version) << name;
+  }
+  EXPECT_EQ(*store().StreamVersion("ghost"), 0u);
+  EXPECT_EQ(store().Append(Request("b", 1)).status().message(), "stream b is at version 4, expected 1");
+  EXPECT_EQ(store().Append(Request("a", kNoStream)).status().code(), StatusCode::kConflict);
+  EXPECT_EQ(MustAppend(Request("a", 3)).stream_version, 4u);
+  expected["a"] = 4;
+  ChainVerifier verifier;
+  EXPECT_TRUE(VerifyLog(store(), &verifier).ok());
+  storage_.reset();
+  std::string format;
+  EXPECT_EQ(RawStreamHeads(&format), expected);
+  EXPECT_EQ(format, "2");
+
+  // A directory that lost its format marker is treated the same way.
+  RewindToFormat1("");
+  Open();
+  EXPECT_EQ(*store().StreamVersion("a"), 4u);
+  storage_.reset();
+  EXPECT_EQ(RawStreamHeads(&format), expected);
+  EXPECT_EQ(format, "2");
+}
+
+TEST_F(EventStoreTest, StreamHeadsThatDisagreeWithTheLogAreRebuilt) {
+  MustAppend(Request("workflow-x", kNoStream, "org_1", 2));
+  MustAppend(Request("workflow-y", kNoStream));
+  storage_.reset();
+  // Format 2, but the last event's stream has no head: the set was damaged.
+  RewindToFormat1("2", {{"workflow-x", 2}});
+  Open();
+  EXPECT_EQ(*store().StreamVersion("workflow-y"), 1u);
+  EXPECT_EQ(store().Append(Request("workflow-y", kNoStream)).status().code(), StatusCode::kConflict);
+  storage_.reset();
+  EXPECT_EQ(RawStreamHeads(), (std::map<std::string, Version>{{"workflow-x", 2}, {"workflow-y", 1}}));
+}
+
+TEST_F(EventStoreTest, EmptyDirectoryIsWrittenInTheCurrentFormat) {
+  storage_.reset();
+  std::string format;
+  EXPECT_TRUE(RawStreamHeads(&format).empty());
+  EXPECT_EQ(format, "2");
+}
+
+TEST_F(EventStoreTest, UnknownFormatIsRefused) {
+  MustAppend(Request("workflow-x", kNoStream));
+  storage_.reset();
+  RewindToFormat1("3", {{"workflow-x", 1}});
+  StatusOr<std::unique_ptr<RocksStorage>> opened = RocksStorage::Open(dir_.path());
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kDataLoss);
 }
 
 TEST_F(EventStoreTest, UnsyncedStoreWorksToo) {
