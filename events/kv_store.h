@@ -42,8 +42,8 @@ class KvStore {
   // The value at `key`, or nullopt.
   virtual StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;
 
-  // Applies `batch` atomically. Not synced: read models are rebuilt from the log
-  // after a crash, from their last durable checkpoint.
+  // Applies `batch` atomically. Not logged or synced: after a crash, read models are
+  // at an earlier checkpoint written with their state and replay the log from there.
   virtual Status Write(const KvBatch& batch) = 0;
 
   // Calls `visit(key, value)` for keys starting with `prefix`, from `start` (or the

@@ -43,8 +43,12 @@ Status RocksKvStore::Write(const KvBatch& batch) {
     rocksdb::Status s = op.is_delete ? wb.Delete(cf_, op.key) : wb.Put(cf_, op.key, op.value);
     if (!s.ok()) return FromRocks(s, "projection batch");
   }
+  // No WAL: read models are rebuilt from the log. Their state and checkpoint share
+  // one column family, whose memtable flushes atomically, so after a crash the
+  // family is at some earlier checkpoint and replays the log from there.
   rocksdb::WriteOptions options;
   options.sync = false;
+  options.disableWAL = true;
   return FromRocks(db_->Write(options, &wb), "projection write");
 }
 

@@ -73,6 +73,16 @@ class ServeProcess {
 
   ~ServeProcess() { Stop(); }
 
+  // SIGKILL: no shutdown code runs, as in a crash or power cut after the answers.
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    if (out_) fclose(out_);
+    out_ = nullptr;
+  }
+
   int Stop() {
     if (pid_ <= 0) return 0;
     kill(pid_, SIGTERM);
@@ -166,6 +176,36 @@ TEST(CliTest, NewUserFlowSurvivesRestartAndVerifies) {
 
   auto rebuilt = RunCli("rebuild --data-dir " + data);
   EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
+}
+
+TEST(CliTest, EveryAnsweredWriteSurvivesAKill) {
+  TempDir dir;
+  std::string data = (dir.path() / "data").string();
+  std::string key;
+  std::vector<std::string> ids;
+  {
+    ServeProcess serve(data);
+    key = serve.key();
+    HttpClient client(serve.url());
+    client.set_token(key);
+    for (int i = 0; i < 40; ++i) {
+      auto r = client.Post("/api/workflows", Definition("https://" + std::to_string(i) + ".example"));
+      ASSERT_EQ(r.status, 201);
+      ids.push_back(Json(r)["id"].GetString());
+    }
+    ASSERT_EQ(client.Send("PUT", "/api/workflows/" + ids[0], Definition("https://v2.example")).status,
+              200);
+    serve.Kill();
+  }
+  ServeProcess serve(data);
+  HttpClient client(serve.url());
+  client.set_token(key);
+  auto list = Json(client.Get("/api/workflows?limit=200"));
+  EXPECT_EQ(list["total"].GetInt(), 40);
+  for (const auto& id : ids) EXPECT_EQ(client.Get("/api/workflows/" + id).status, 200) << id;
+  EXPECT_EQ(Json(client.Get("/api/workflows/" + ids[0]))["version"].GetInt(), 2);
+  serve.Stop();
+  EXPECT_EQ(RunCli("verify --data-dir " + data).exit_code, 0);
 }
 
 TEST(CliTest, VerifyNamesTheFirstCorruptedPosition) {
