@@ -12,6 +12,20 @@ namespace {
 constexpr size_t kSecretBytes = 24;  // 192 bits
 constexpr size_t kKeyIdBytes = 8;
 
+// One event appended on behalf of `by`, in `org`.
+events::AppendRequest OneEvent(const Caller& by, std::string_view org, std::string stream,
+                               events::Version expected, std::string_view type,
+                               std::string data) {
+  events::AppendRequest req;
+  req.stream = std::move(stream);
+  req.expected_version = expected;
+  req.org = std::string(org);
+  req.actor = by.actor;
+  req.request_id = by.request_id;
+  req.events.push_back({std::string(type), 1, std::move(data), std::nullopt});
+  return req;
+}
+
 Status BadKey(std::string message) {
   return Unauthenticated(std::move(message)).WithReason("unauthenticated");
 }
@@ -41,15 +55,10 @@ Status KeyService::EnsureOrg(const Caller& by, std::string_view org) {
   auto exists = keys_.OrgExists(org);
   if (!exists.ok()) return exists.status();
   if (*exists) return Status::Ok();
-  events::AppendRequest req;
-  req.stream = core::OrgStream(org);
-  req.expected_version = events::kNoStream;
-  req.org = std::string(org);
-  req.actor = by.actor;
-  req.request_id = by.request_id;
-  req.events.push_back({std::string(core::kOrgCreated), 1,
-                        "{\"org\":\"" + std::string(org) + "\"}", std::nullopt});
-  auto result = store_.Append(std::move(req));
+  // Org ids are slugs: safe to splice into JSON.
+  auto result = store_.Append(OneEvent(by, org, core::OrgStream(org), events::kNoStream,
+                                       core::kOrgCreated,
+                                       "{\"org\":\"" + std::string(org) + "\"}"));
   // A concurrent creator of the same org is fine.
   if (!result.ok() && result.status().code() != StatusCode::kConflict) return result.status();
   return Status::Ok();
@@ -82,15 +91,8 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
   w.Key("secret_hash"); w.String(events::Sha256Hex(secret).c_str());
   w.EndObject();
 
-  events::AppendRequest req;
-  req.stream = core::KeyStream(key_id);
-  req.expected_version = events::kNoStream;
-  req.org = std::string(org);
-  req.actor = by.actor;
-  req.request_id = by.request_id;
-  req.events.push_back({std::string(core::kKeyCreated), 1,
-                        std::string(b.GetString(), b.GetSize()), std::nullopt});
-  auto result = store_.Append(std::move(req));
+  auto result = store_.Append(OneEvent(by, org, core::KeyStream(key_id), events::kNoStream,
+                                       core::kKeyCreated, std::string(b.GetString(), b.GetSize())));
   if (!result.ok()) return result.status();
   auto key = keys_.GetKey(key_id);
   if (!key.ok()) return key.status();
@@ -103,14 +105,8 @@ Status KeyService::RevokeKey(const Caller& by, std::string_view key_id) {
   if (!key.ok()) return key.status();
   if (!key->has_value() || (*key)->org != by.org) return NotFound("API key not found");
   if ((*key)->revoked) return Status::Ok();
-  events::AppendRequest req;
-  req.stream = core::KeyStream(key_id);
-  req.expected_version = events::kAnyVersion;
-  req.org = by.org;
-  req.actor = by.actor;
-  req.request_id = by.request_id;
-  req.events.push_back({std::string(core::kKeyRevoked), 1, "{}", std::nullopt});
-  auto result = store_.Append(std::move(req));
+  auto result = store_.Append(OneEvent(by, by.org, core::KeyStream(key_id), events::kAnyVersion,
+                                       core::kKeyRevoked, "{}"));
   return result.ok() ? Status::Ok() : result.status();
 }
 
