@@ -23,10 +23,10 @@ std::vector<std::string_view> Split(std::string_view path) {
   return out;
 }
 
-// Number of static segments matched, or -1 when `pattern` does not match.
-int MatchPattern(std::string_view pattern, const std::vector<std::string_view>& segments,
+// Number of static segments matched, or -1 when the pattern's `parts` do not match.
+int MatchPattern(const std::vector<std::string>& parts,
+                 const std::vector<std::string_view>& segments,
                  std::map<std::string, std::string>* params) {
-  auto parts = Split(pattern);
   if (parts.size() != segments.size()) return -1;
   int statics = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -81,14 +81,20 @@ std::optional<std::string> ApiRequest::header(const std::string& name) const {
   return os.str();
 }
 
-void Router::Add(Route route) { routes_.push_back(std::move(route)); }
+void Router::Add(Route route) {
+  auto parts = Split(route.pattern);
+  patterns_.emplace_back(parts.begin(), parts.end());
+  routes_.push_back(std::move(route));
+}
 
 Router::Match Router::Find(Pistache::Http::Method method, std::string_view path) const {
   auto segments = Split(path);
   Match out;
   int best_statics = -1;
-  for (const Route& r : routes_) {
-    int statics = MatchPattern(r.pattern, segments, nullptr);
+  size_t best = 0;
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route& r = routes_[i];
+    int statics = MatchPattern(patterns_[i], segments, nullptr);
     if (statics < 0) continue;
     if (r.method != method) {
       if (std::find(out.allowed.begin(), out.allowed.end(), r.method) == out.allowed.end()) {
@@ -98,10 +104,13 @@ Router::Match Router::Find(Pistache::Http::Method method, std::string_view path)
     }
     if (statics > best_statics) {
       best_statics = statics;
-      out.route = &r;
+      best = i;
     }
   }
-  if (out.route != nullptr) MatchPattern(out.route->pattern, segments, &out.params);
+  if (best_statics >= 0) {
+    out.route = &routes_[best];
+    MatchPattern(patterns_[best], segments, &out.params);
+  }
   return out;
 }
 

@@ -66,6 +66,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;  // routes_[i].pattern, split at '/'
 };
 
 std::string PercentDecode(std::string_view s);
