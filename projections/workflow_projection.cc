@@ -15,7 +15,7 @@ namespace {
 //   wf/<org>/<id>                   -> full state (with definition)
 //   wfv/<org>/<id>/<BE version>     -> version record
 //   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
-//   wfo/<org>/<id>                  -> <BE version><the API's workflow object>
+//   wfo/<org>/<id>                  -> <BE version><BE stream version><the API's object>
 //   wfn/<org>                       -> <BE count of live workflows>
 std::string StateKey(std::string_view org, std::string_view id) {
   return "wf/" + std::string(org) + "/" + std::string(id);
@@ -115,6 +115,7 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
       batch.Delete(ViewKey(org, id));
     } else {
       batch.Put(ViewKey(org, id), EncodeBigEndian64(static_cast<uint64_t>(state.version)) +
+                                      EncodeBigEndian64(state.stream_version) +
                                       core::RenderWorkflowObject(state));
       core::WorkflowState summary = state;
       summary.definition = "{}";
@@ -141,11 +142,12 @@ StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_vi
                                                                   std::string_view id) const {
   auto value = kv_.Get(ViewKey(org, id));
   if (!value.ok()) return value.status();
-  if (!value->has_value() || (*value)->size() < 8) return std::optional<WorkflowView>();
+  if (!value->has_value() || (*value)->size() < 16) return std::optional<WorkflowView>();
   WorkflowView view;
   view.id = std::string(id);
   view.version = static_cast<int64_t>(DecodeBigEndian64(**value));
-  view.json = (*value)->substr(8);
+  view.stream_version = DecodeBigEndian64(std::string_view(**value).substr(8));
+  view.json = (*value)->substr(16);
   return std::optional<WorkflowView>(std::move(view));
 }
 
@@ -229,21 +231,42 @@ StatusOr<VersionList> WorkflowProjection::ListVersions(std::string_view org,
   return out;
 }
 
-StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::string_view org,
-                                           std::string_view id, int64_t at_ms) {
+namespace {
+
+// Folds the workflow's stream while `keep(event)` holds.
+StatusOr<core::WorkflowState> FoldStreamWhile(
+    events::EventStore& store, std::string_view org, std::string_view id,
+    const std::function<bool(const events::Event&)>& keep) {
   auto events = store.ReadStream(core::WorkflowStream(id));
   if (!events.ok()) return events.status();
   core::WorkflowState state;
   for (const events::Event& e : *events) {
     if (e.org != org) break;  // another org's workflow: absent
-    if (e.at_ms > at_ms) break;
+    if (!keep(e)) break;
     auto record = Fold(state, e);
     if (!record.ok()) return record.status();
   }
-  if (!state.exists()) {
+  return state;
+}
+
+}  // namespace
+
+StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::string_view org,
+                                           std::string_view id, int64_t at_ms) {
+  auto state = FoldStreamWhile(store, org, id,
+                               [at_ms](const events::Event& e) { return e.at_ms <= at_ms; });
+  if (!state.ok()) return state.status();
+  if (!state->exists()) {
     return NotFound("Workflow did not exist at that time").WithReason("not_found");
   }
   return state;
+}
+
+StatusOr<core::WorkflowState> WorkflowAtPosition(events::EventStore& store,
+                                                 std::string_view org, std::string_view id,
+                                                 events::Position position) {
+  return FoldStreamWhile(store, org, id,
+                         [position](const events::Event& e) { return e.position <= position; });
 }
 
 }  // namespace ledgerflow::projections

@@ -36,6 +36,7 @@ struct WorkflowView {
   std::string id;
   int64_t version = 0;
   std::string json;
+  uint64_t stream_version = 0;  // the events it reflects
 };
 
 struct VersionList {
@@ -50,7 +51,7 @@ class WorkflowProjection : public Projection {
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
-  int version() const override { return 2; }  // 2: rendered views and live counts
+  int version() const override { return 3; }  // 3: views carry their stream version
 
   // The live or deleted state of a workflow of `org`; nullopt when it never existed
   // there.
@@ -76,5 +77,11 @@ class WorkflowProjection : public Projection {
 // another org.
 StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::string_view org,
                                            std::string_view id, int64_t at_ms);
+
+// The workflow right after the event at `position` (its state may be deleted or
+// absent); for answering a command exactly when later writes already landed.
+StatusOr<core::WorkflowState> WorkflowAtPosition(events::EventStore& store,
+                                                 std::string_view org, std::string_view id,
+                                                 events::Position position);
 
 }  // namespace ledgerflow::projections

@@ -38,8 +38,10 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
   request.request_id = caller.request_id;
   for (auto& e : *decided) request.events.push_back({std::move(e.type), 1, std::move(e.data), {}});
 
-  store_.AppendAsync(std::move(request), [this, caller, id, decide, reply,
-                                          attempts_left](StatusOr<events::AppendResult> r) {
+  // The stream version this command's events end at: the view must be exactly that.
+  const uint64_t own_stream_version = state.stream_version + request.events.size();
+  store_.AppendAsync(std::move(request), [this, caller, id, decide, reply, attempts_left,
+                                          own_stream_version](StatusOr<events::AppendResult> r) {
     if (!r.ok()) {
       if (r.status().code() == StatusCode::kConflict && attempts_left > 0) {
         return Execute(caller, id, decide, reply, attempts_left - 1);
@@ -47,11 +49,17 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
       return reply(r.status());
     }
     // The commit listener has applied the projection: read our own write, already
-    // rendered.
+    // rendered, unless a later write in the same group moved it on.
     auto view = workflows_.GetView(caller.org, id);
     if (!view.ok()) return reply(view.status());
-    if (!view->has_value()) return reply(projections::WorkflowView{id, 0, ""});  // deleted
-    reply(std::move(**view));
+    if (view->has_value() && (*view)->stream_version == own_stream_version) {
+      return reply(std::move(**view));
+    }
+    auto exact = projections::WorkflowAtPosition(store_, caller.org, id, r->last_position);
+    if (!exact.ok()) return reply(exact.status());
+    if (!exact->exists()) return reply(projections::WorkflowView{id, 0, "", 0});  // deleted
+    reply(projections::WorkflowView{id, exact->version, core::RenderWorkflowObject(*exact),
+                                    exact->stream_version});
   });
 }
 
@@ -150,7 +158,7 @@ StatusOr<projections::WorkflowView> WorkflowService::GetAsOf(const Caller& calle
   auto state = projections::WorkflowAsOf(store_, caller.org, id, at_ms);
   if (!state.ok()) return state.status();
   return projections::WorkflowView{state->id, state->version,
-                                   core::RenderWorkflowObject(*state)};
+                                   core::RenderWorkflowObject(*state), state->stream_version};
 }
 
 StatusOr<projections::WorkflowList> WorkflowService::List(

@@ -603,20 +603,28 @@ TEST_F(WorkflowsHttpTest, SixteenConcurrentCreatesAllSucceedAndAreListed) {
   for (const auto& id : ids) EXPECT_TRUE(listed.count(id)) << id;
 }
 
-TEST_F(WorkflowsHttpTest, UnconditionalConcurrentPutsAllLand) {
+TEST_F(WorkflowsHttpTest, UnconditionalConcurrentPutsAllLandEachAnsweredWithItsOwnVersion) {
   std::string id = Create("wf");
   std::vector<std::thread> threads;
-  std::vector<long> statuses(8);
+  std::vector<HttpResponse> responses(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       auto c = server_->Client();
-      statuses[i] = c->Send("PUT", "/api/workflows/" + id,
-                            R"({"definition":)" + Definition("v-" + std::to_string(i)) + "}")
-                        .status;
+      responses[i] = c->Send("PUT", "/api/workflows/" + id,
+                             R"({"definition":)" + Definition("v-" + std::to_string(i)) + "}");
     });
   }
   for (auto& t : threads) t.join();
-  for (long s : statuses) EXPECT_EQ(s, 200);
+  std::set<int64_t> versions;
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(responses[i].status, 200) << responses[i].body;
+    auto doc = ParseJson(responses[i]);
+    // Each answer is the workflow right after that request's own write.
+    EXPECT_EQ(Str(doc["definition"], "name"), "v-" + std::to_string(i));
+    EXPECT_EQ(responses[i].header("etag"), "\"" + std::to_string(Int(doc, "version")) + "\"");
+    versions.insert(Int(doc, "version"));
+  }
+  EXPECT_EQ(versions, (std::set<int64_t>{2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows/" + id)), "version"), 9);
 }
 
