@@ -12,10 +12,11 @@ namespace ledgerflow::projections {
 namespace {
 
 // Key layout (org ids never contain '/'):
-//   wf/<org>/<id>                   -> full state (with definition)
+//   wf/<org>/<id>                   -> <BE version><BE stream version><BE n><the API's
+//                                      object, n bytes><state without definition>
+//                                      (the definition is read back from the object)
 //   wfv/<org>/<id>/<BE version>     -> version record
 //   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
-//   wfo/<org>/<id>                  -> <BE version><BE stream version><the API's object>
 //   wfn/<org>                       -> <BE count of live workflows>
 std::string StateKey(std::string_view org, std::string_view id) {
   return "wf/" + std::string(org) + "/" + std::string(id);
@@ -27,9 +28,6 @@ std::string VersionKey(std::string_view org, std::string_view id, int64_t versio
   return VersionPrefix(org, id) + EncodeBigEndian64(static_cast<uint64_t>(version));
 }
 std::string ListPrefix(std::string_view org) { return "wfl/" + std::string(org) + "/"; }
-std::string ViewKey(std::string_view org, std::string_view id) {
-  return "wfo/" + std::string(org) + "/" + std::string(id);
-}
 std::string CountKey(std::string_view org) { return "wfn/" + std::string(org); }
 
 bool Unfiltered(const WorkflowListQuery& q) {
@@ -75,7 +73,7 @@ StatusOr<std::optional<core::VersionRecord>> Fold(core::WorkflowState& state,
 }  // namespace
 
 std::vector<std::string> WorkflowProjection::KeyPrefixes() const {
-  return {"wf/", "wfv/", "wfl/", "wfo/", "wfn/"};
+  return {"wf/", "wfv/", "wfl/", "wfn/"};
 }
 
 Status WorkflowProjection::Apply(std::span<const events::Event> events,
@@ -109,18 +107,21 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
   }
   for (auto& [key, state] : touched) {
     const auto& [org, id] = key;
-    batch.Put(StateKey(org, id), core::EncodeWorkflowState(state));
     if (state.deleted) {
+      // A tombstone leaves nothing to read; the history stays in the log.
+      batch.Delete(StateKey(org, id));
       batch.Delete(ListKey(org, state.created_position));
-      batch.Delete(ViewKey(org, id));
-    } else {
-      batch.Put(ViewKey(org, id), EncodeBigEndian64(static_cast<uint64_t>(state.version)) +
-                                      EncodeBigEndian64(state.stream_version) +
-                                      core::RenderWorkflowObject(state));
-      core::WorkflowState summary = state;
-      summary.definition = "{}";
-      batch.Put(ListKey(org, state.created_position), core::EncodeWorkflowState(summary));
+      continue;
     }
+    std::string view = core::RenderWorkflowObject(state);
+    core::WorkflowState summary = state;
+    summary.definition = "{}";
+    std::string summary_json = core::EncodeWorkflowState(summary);
+    // One record per workflow: the definition is stored once, inside the view.
+    batch.Put(StateKey(org, id), EncodeBigEndian64(static_cast<uint64_t>(state.version)) +
+                                     EncodeBigEndian64(state.stream_version) +
+                                     EncodeBigEndian64(view.size()) + view + summary_json);
+    batch.Put(ListKey(org, state.created_position), std::move(summary_json));
   }
   for (const auto& [org, delta] : count_delta) {
     if (delta == 0) continue;
@@ -138,16 +139,35 @@ StatusOr<size_t> WorkflowProjection::LiveCount(std::string_view org) const {
   return value->has_value() ? static_cast<size_t>(DecodeBigEndian64(**value)) : 0;
 }
 
+namespace {
+
+constexpr size_t kRecordHeader = 24;  // version, stream version, view length
+
+// The parts of a stored workflow record; false when it is malformed.
+bool SplitRecord(std::string_view record, WorkflowView* view, std::string_view* summary) {
+  if (record.size() < kRecordHeader) return false;
+  uint64_t view_size = DecodeBigEndian64(record.substr(16));
+  if (view_size > record.size() - kRecordHeader) return false;
+  view->version = static_cast<int64_t>(DecodeBigEndian64(record));
+  view->stream_version = DecodeBigEndian64(record.substr(8));
+  view->json = std::string(record.substr(kRecordHeader, view_size));
+  *summary = record.substr(kRecordHeader + view_size);
+  return true;
+}
+
+}  // namespace
+
 StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_view org,
                                                                   std::string_view id) const {
-  auto value = kv_.Get(ViewKey(org, id));
+  auto value = kv_.Get(StateKey(org, id));
   if (!value.ok()) return value.status();
-  if (!value->has_value() || (*value)->size() < 16) return std::optional<WorkflowView>();
+  if (!value->has_value()) return std::optional<WorkflowView>();
   WorkflowView view;
+  std::string_view summary;
+  if (!SplitRecord(**value, &view, &summary)) {
+    return DataLoss("workflow record of " + std::string(id) + " is malformed");
+  }
   view.id = std::string(id);
-  view.version = static_cast<int64_t>(DecodeBigEndian64(**value));
-  view.stream_version = DecodeBigEndian64(std::string_view(**value).substr(8));
-  view.json = (*value)->substr(16);
   return std::optional<WorkflowView>(std::move(view));
 }
 
@@ -156,8 +176,17 @@ StatusOr<std::optional<core::WorkflowState>> WorkflowProjection::Get(
   auto value = kv_.Get(StateKey(org, id));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<core::WorkflowState>();
-  auto state = core::DecodeWorkflowState(**value);
+  WorkflowView view;
+  std::string_view summary;
+  if (!SplitRecord(**value, &view, &summary)) {
+    return DataLoss("workflow record of " + std::string(id) + " is malformed");
+  }
+  auto state = core::DecodeWorkflowState(summary);
   if (!state.ok()) return state.status();
+  auto object = json::Parse(view.json);
+  if (!object.ok()) return DataLoss("workflow view of " + std::string(id) + " is unreadable");
+  const json::Value* definition = json::Find(*object, "definition");
+  state->definition = definition ? json::Serialize(*definition) : "{}";
   return std::optional<core::WorkflowState>(std::move(*state));
 }
 

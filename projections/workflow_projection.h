@@ -51,10 +51,9 @@ class WorkflowProjection : public Projection {
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
-  int version() const override { return 3; }  // 3: views carry their stream version
+  int version() const override { return 4; }  // 4: one record per workflow
 
-  // The live or deleted state of a workflow of `org`; nullopt when it never existed
-  // there.
+  // The state of a live workflow of `org`; nullopt when it is absent or deleted.
   StatusOr<std::optional<core::WorkflowState>> Get(std::string_view org,
                                                    std::string_view id) const;
   // The rendered view of a live workflow of `org`; nullopt when absent or deleted.
