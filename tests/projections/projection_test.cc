@@ -141,6 +141,30 @@ TEST_F(ProjectionTest, ProjectionsBehindTheLogCatchUpOnOpen) {
   EXPECT_EQ(version->change_summary, "offline");
 }
 
+TEST_F(ProjectionTest, AnOutdatedLayoutIsDroppedAndReplayedOnOpen) {
+  std::string a = Create("a");
+  // As if an older build had written this projection with another layout.
+  events::KvBatch old;
+  old.Put("projection_version/workflows", "1");
+  old.Put("wfn/acme", "garbage");
+  old.Put("wf/acme/wf_stale", "not a record");
+  ASSERT_TRUE(ledger_->read_models().Write(old).ok());
+  ledger_.reset();
+
+  auto ledger = service::Ledger::Open(options_);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
+  ledger_ = std::move(*ledger);
+  auto dump = Dump(ledger_->read_models());
+  EXPECT_EQ(dump.count("wf/acme/wf_stale"), 0u);
+  EXPECT_EQ(dump.at("projection_version/workflows"),
+            std::to_string(projections::WorkflowProjection(ledger_->read_models()).version()));
+  auto list = ledger_->workflows().List(Caller(), {});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->total, 1u);
+  EXPECT_EQ(list->workflows[0].id, a);
+  EXPECT_TRUE(ledger_->workflows().GetView(Caller(), a).ok());
+}
+
 TEST_F(ProjectionTest, ListsAreScopedToTheOrg) {
   Create("a");
   Create("b");
