@@ -30,6 +30,14 @@ std::string RandomHex(size_t bytes) {
   return ToHex(buf.data(), bytes);
 }
 
+std::string TimeOrderedHex(int64_t now_ms, size_t random_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(12, '0');
+  uint64_t t = static_cast<uint64_t>(now_ms);
+  for (int i = 11; i >= 0; --i, t >>= 4) out[static_cast<size_t>(i)] = kHex[t & 0xf];
+  return out + RandomHex(random_bytes);
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

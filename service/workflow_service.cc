@@ -1,5 +1,7 @@
 #include "service/workflow_service.h"
 
+#include <chrono>
+
 #include "core/json_diff.h"
 #include "core/workflow_codec.h"
 #include "service/crypto.h"
@@ -8,7 +10,14 @@ namespace ledgerflow::service {
 namespace {
 
 constexpr int kConflictRetries = 8;
-constexpr size_t kWorkflowIdBytes = 8;
+// After the 12 hex digits of the creation time: 48 random bits per millisecond.
+constexpr size_t kWorkflowIdRandomBytes = 6;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 Status WorkflowNotFound(std::string_view id) {
   return NotFound("Workflow '" + std::string(id) + "' not found").WithReason("not_found");
@@ -65,7 +74,7 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
 
 void WorkflowService::Create(const Caller& caller, CreateWorkflowInput input,
                              WorkflowReply reply) {
-  std::string id = std::string(core::kWorkflowIdPrefix) + RandomHex(kWorkflowIdBytes);
+  std::string id = std::string(core::kWorkflowIdPrefix) + TimeOrderedHex(NowMs(), kWorkflowIdRandomBytes);
   auto shared_input = std::make_shared<CreateWorkflowInput>(std::move(input));
   auto decide = std::make_shared<Decision>(
       [this, id, shared_input](const core::WorkflowState& state)
