@@ -102,6 +102,17 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   cf.write_buffer_size = write_buffer;
   cf.max_write_buffer_number = 3;
   cf.memtable_insert_with_hint_prefix_extractor = std::move(groups);
+  // Compaction. Each flush of a family spans its whole key range (every read-model
+  // table), so an L0 compaction rewrites every file of the level below it. With the
+  // defaults that level is the last one (dynamic level sizing keeps data there until it
+  // reaches 256 MiB) and each compaction rewrote the whole database: 5, 11, 16 ... 83 MB
+  // over 450k creates, compaction being the largest CPU consumer after the writer. A
+  // 16 MiB base level in 8 MiB files bounds what an L0 compaction rewrites, and waiting
+  // for 8 L0 files instead of 4 halves how often it runs. Measured over 20 s of
+  // creates: compaction output 858-907 MB -> 331 MB, server CPU per create -20%.
+  cf.max_bytes_for_level_base = size_t{16} << 20;
+  cf.target_file_size_base = size_t{8} << 20;
+  cf.level0_file_num_compaction_trigger = 8;
   cf.level_compaction_dynamic_level_bytes = true;
   cf.compression = BestCompression();
   cf.bottommost_compression = cf.compression;
