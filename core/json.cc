@@ -1,5 +1,7 @@
 #include "core/json.h"
 
+#include <cstring>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -12,23 +14,46 @@ constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag |
                                  rapidjson::kParseValidateEncodingFlag |
                                  rapidjson::kParseFullPrecisionFlag;
 
-// Depth check without recursion, so that a hostile document cannot blow the stack.
-int DepthIterative(const Value& root) {
+// A string that holds an encoded UTF-16 surrogate (ED A0..BF xx): the parser's UTF-8
+// validation checks the raw bytes, but it decodes a lone surrogate escape ("\udc00")
+// to such bytes, which no later parse would accept.
+bool HasSurrogate(const Value& string) {
+  const char* p = string.GetString();
+  const char* end = p + string.GetStringLength();
+  while ((p = static_cast<const char*>(std::memchr(p, '\xed', static_cast<size_t>(end - p))))) {
+    if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xa0) return true;
+    ++p;
+  }
+  return false;
+}
+
+struct Shape {
+  int depth = 0;
+  bool surrogate = false;
+};
+
+// One walk without recursion, so that a hostile document cannot blow the stack.
+Shape Measure(const Value& root) {
   struct Frame { const Value* v; int depth; };
   std::vector<Frame> stack{{&root, 0}};
-  int max_depth = 0;
+  Shape shape;
   while (!stack.empty()) {
     Frame f = stack.back();
     stack.pop_back();
     if (f.v->IsObject()) {
-      max_depth = std::max(max_depth, f.depth + 1);
-      for (auto& m : f.v->GetObject()) stack.push_back({&m.value, f.depth + 1});
+      shape.depth = std::max(shape.depth, f.depth + 1);
+      for (auto& m : f.v->GetObject()) {
+        shape.surrogate = shape.surrogate || HasSurrogate(m.name);
+        stack.push_back({&m.value, f.depth + 1});
+      }
     } else if (f.v->IsArray()) {
-      max_depth = std::max(max_depth, f.depth + 1);
+      shape.depth = std::max(shape.depth, f.depth + 1);
       for (auto& e : f.v->GetArray()) stack.push_back({&e, f.depth + 1});
+    } else if (f.v->IsString()) {
+      shape.surrogate = shape.surrogate || HasSurrogate(*f.v);
     }
   }
-  return max_depth;
+  return shape;
 }
 
 }  // namespace
@@ -42,9 +67,14 @@ StatusOr<Document> Parse(std::string_view text) {
                            rapidjson::GetParseError_En(doc.GetParseError()))
         .WithReason("malformed_json");
   }
-  if (DepthIterative(doc) > kMaxDepth) {
+  const Shape shape = Measure(doc);
+  if (shape.depth > kMaxDepth) {
     return InvalidArgument("JSON nested deeper than " + std::to_string(kMaxDepth) +
                            " levels")
+        .WithReason("malformed_json");
+  }
+  if (shape.surrogate) {
+    return InvalidArgument("JSON string holds a lone UTF-16 surrogate (not valid Unicode)")
         .WithReason("malformed_json");
   }
   return doc;
@@ -71,7 +101,7 @@ Document Clone(const Value& value) {
   return doc;
 }
 
-int Depth(const Value& value) { return DepthIterative(value); }
+int Depth(const Value& value) { return Measure(value).depth; }
 
 const Value* Find(const Value& object, std::string_view key) {
   if (!object.IsObject()) return nullptr;

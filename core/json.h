@@ -22,8 +22,9 @@ using Allocator = rapidjson::Document::AllocatorType;
 inline constexpr int kMaxDepth = 64;
 
 // Parses `text` iteratively (no recursion), validating UTF-8 and keeping full
-// number precision. Returns InvalidArgument naming the offset of a syntax error,
-// or when nesting exceeds kMaxDepth.
+// number precision. Returns InvalidArgument (reason "malformed_json") naming the
+// offset of a syntax error, when nesting exceeds kMaxDepth, or when a string holds a
+// lone surrogate escape (which would decode to bytes that are not UTF-8).
 StatusOr<Document> Parse(std::string_view text);
 
 // Compact serialization; RapidJSON keeps member order, so Serialize(Parse(s)) is

@@ -194,6 +194,75 @@ StatusOr<std::string> CanonicalizeJson(std::string_view text) {
   return WriteCanonical(*doc);
 }
 
+namespace {
+
+// Length of the UTF-8 sequence at `s[i]` (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF), 0 when it is invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xbf;  // bounds of the second byte
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;  // U+D800..U+DFFF are surrogates
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+Status CheckWriterJson(std::string_view text) {
+  if (text.empty() || text.front() != '{' || text.back() != '}') {
+    return Malformed("JSON data is not an object");
+  }
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) return Malformed("JSON string is not valid UTF-8");
+      i += n;
+      continue;
+    }
+    if (in_string) {
+      if (c == '\\') {
+        i += 2;  // the Writer's escapes are ASCII: \" \\ \b \f \n \r \t \u00XX
+        continue;
+      }
+      if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > json::kMaxDepth) {
+        return Malformed("JSON nested deeper than " + std::to_string(json::kMaxDepth) +
+                         " levels");
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+    ++i;
+  }
+  if (in_string || depth != 0) return Malformed("JSON data is not one complete object");
+  return Status::Ok();
+}
+
 void AppendCanonicalBytes(const Event& event, std::string* out) {
   AppendEnvelope(out, event);
   out->push_back('}');

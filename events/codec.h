@@ -23,6 +23,14 @@ namespace ledgerflow::events {
 // Returns InvalidArgument (reason "malformed_json") on malformed or invalid UTF-8 input.
 StatusOr<std::string> CanonicalizeJson(std::string_view json);
 
+// For JSON text that rapidjson::Writer wrote from a document json::Parse read, which is
+// canonical but for two things the check finds without parsing: invalid UTF-8 (a lone
+// surrogate escape such as "\udc00" parses to bytes that are not UTF-8, and the Writer
+// copies them) and nesting deeper than json::kMaxDepth (data wraps parsed values one
+// level deeper). Also refuses text that is not one object. InvalidArgument, reason
+// "malformed_json", like CanonicalizeJson.
+Status CheckWriterJson(std::string_view json);
+
 // The stored line (no trailing newline). Precondition: `event.data` is canonical
 // (CanonicalizeJson output, as every event read from the store is); empty data is
 // written as {}.

@@ -38,6 +38,11 @@ struct NewEvent {
   int schema_version = 1;
   std::string data;  // compact JSON text (an object)
   std::optional<Position> causation;
+  // The producer wrote `data` with rapidjson::Writer from a document that json::Parse
+  // read (so it is compact, in member order, with numbers as they re-serialize): the
+  // store then only checks what that can still get wrong (see CheckWriterJson) instead
+  // of parsing and re-serializing it.
+  bool written_by_writer = false;
 };
 
 // Events appended atomically to one stream.

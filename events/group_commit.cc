@@ -37,6 +37,11 @@ Status Prepare(AppendRequest& r) {
       e.data = "{}";
       continue;
     }
+    if (e.written_by_writer) {
+      Status checked = CheckWriterJson(e.data);
+      if (!checked.ok()) return InvalidArgument(where() + ": data: " + checked.message());
+      continue;
+    }
     StatusOr<std::string> data = CanonicalizeJson(e.data);
     if (!data.ok()) return InvalidArgument(where() + ": data: " + data.status().message());
     if (data->front() != '{') return InvalidArgument(where() + ": data is not a JSON object");

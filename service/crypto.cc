@@ -1,5 +1,7 @@
 #include "service/crypto.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -19,14 +21,31 @@ std::string ToHex(const unsigned char* data, size_t n) {
   return out;
 }
 
+void FillRandom(unsigned char* out, size_t n) {
+  // Failure means the OS cannot supply entropy: nothing safe can continue.
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) std::abort();
+}
+
+// Ids must be unpredictable, not secret: they come from CSPRNG output drawn 256 bytes
+// at a time into a buffer of the thread's (one RAND_bytes call per ~40 ids instead of
+// one per id). Key secrets never come from here.
+void FillRandomForId(unsigned char* out, size_t n) {
+  thread_local unsigned char pool[256];
+  thread_local size_t used = sizeof pool;
+  if (n > sizeof pool) return FillRandom(out, n);
+  if (sizeof pool - used < n) {
+    FillRandom(pool, sizeof pool);
+    used = 0;
+  }
+  std::memcpy(out, pool + used, n);
+  used += n;
+}
+
 }  // namespace
 
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
-  // Failure means the OS cannot supply entropy: nothing safe can continue.
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) {
-    std::abort();
-  }
+  FillRandom(buf.data(), bytes);
   return ToHex(buf.data(), bytes);
 }
 
@@ -35,7 +54,9 @@ std::string TimeOrderedHex(int64_t now_ms, size_t random_bytes) {
   std::string out(12, '0');
   uint64_t t = static_cast<uint64_t>(now_ms);
   for (int i = 11; i >= 0; --i, t >>= 4) out[static_cast<size_t>(i)] = kHex[t & 0xf];
-  return out + RandomHex(random_bytes);
+  std::vector<unsigned char> random(random_bytes);
+  FillRandomForId(random.data(), random_bytes);
+  return out + ToHex(random.data(), random_bytes);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -45,7 +45,10 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
   request.org = caller.org;
   request.actor = caller.actor;
   request.request_id = caller.request_id;
-  for (auto& e : *decided) request.events.push_back({std::move(e.type), 1, std::move(e.data), {}});
+  // core writes event data with json::Serialize from parsed documents.
+  for (auto& e : *decided) {
+    request.events.push_back({std::move(e.type), 1, std::move(e.data), {}, true});
+  }
 
   // The stream version this command's events end at: the view must be exactly that.
   const uint64_t own_stream_version = state.stream_version + request.events.size();

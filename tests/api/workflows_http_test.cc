@@ -226,6 +226,20 @@ TEST_F(WorkflowsHttpTest, BadBodiesGetClearErrors) {
   auto empty = client_->Post("/api/workflows", "");
   EXPECT_EQ(empty.status, 400);
 
+  // A lone surrogate escape parses to bytes that are not UTF-8: refused before storing,
+  // wherever it is (the log must only hold what it can read back).
+  for (const std::string& field :
+       {std::string(R"("description":"\udc00")"), std::string(R"("tags":["\ud800"])")}) {
+    auto lone = client_->Post("/api/workflows",
+                              R"({"definition":)" + Definition("x") + "," + field + "}");
+    EXPECT_EQ(lone.status, 400) << field << " " << lone.body;
+    EXPECT_EQ(ErrorCode(lone), "malformed_json") << lone.body;
+  }
+  auto lone_in_definition = client_->Post(
+      "/api/workflows",
+      R"({"definition":{"name":"x","steps":[{"id":"a","type":"http_request","config":{"url":"https://example.com/\udc00"}}]}})");
+  EXPECT_EQ(lone_in_definition.status, 400) << lone_in_definition.body;
+
   EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows")), "total"), 0);
   EXPECT_EQ(client_->Get("/healthz").status, 200);  // still serving
 }

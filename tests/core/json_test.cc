@@ -33,6 +33,19 @@ TEST(JsonTest, InvalidUtf8IsRefused) {
   EXPECT_FALSE(Parse("\"\xff\xfe\"").ok());
 }
 
+TEST(JsonTest, LoneSurrogateEscapesAreRefusedAndPairsKept) {
+  for (const char* text : {R"({"a":"\udc00"})", R"({"a":"x\ud800y"})", R"({"\udfff":1})",
+                           R"(["ok","\ud83d"])"}) {
+    auto parsed = Parse(text);
+    EXPECT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().reason(), "malformed_json") << text;
+  }
+  auto pair = Parse(R"({"a":"\ud83d\ude00"})");  // U+1F600, one code point
+  ASSERT_TRUE(pair.ok());
+  EXPECT_EQ(Serialize(*pair), "{\"a\":\"\xf0\x9f\x98\x80\"}");
+  EXPECT_TRUE(Parse("{\"a\":\"\xed\x9f\xbf\"}").ok());  // U+D7FF, just below the surrogates
+}
+
 TEST(JsonTest, NanAndCommentsAreRefused) {
   EXPECT_FALSE(Parse("NaN").ok());
   EXPECT_FALSE(Parse("{/* c */}").ok());

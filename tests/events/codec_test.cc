@@ -161,6 +161,33 @@ TEST(CodecTest, CanonicalizeRejectsBadInput) {
   EXPECT_EQ(CanonicalizeJson("{} x").status().reason(), "malformed_json");
 }
 
+TEST(CodecTest, CheckWriterJsonAcceptsWhatCanonicalizeKeeps) {
+  for (const char* text :
+       {"{}", "{\"a\":[1,2,{\"b\":\"x\\\"]}\"}]}", "{\"s\":\"\\u0001\\n\\\\\"}",
+        "{\"u\":\"\xf0\x9f\x98\x80 \xc3\xa9\"}", "{\"d\":0.1,\"n\":null,\"t\":true}"}) {
+    ASSERT_TRUE(CanonicalizeJson(text).ok()) << text;
+    EXPECT_EQ(*CanonicalizeJson(text), text) << text;
+    EXPECT_TRUE(CheckWriterJson(text).ok()) << text;
+  }
+  std::string deepest = std::string(64, '[');
+  deepest = "{\"a\":" + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_TRUE(CheckWriterJson(deepest).ok());
+}
+
+TEST(CodecTest, CheckWriterJsonRefusesWhatTheWriterCanGetWrong) {
+  const std::string too_deep = "{\"a\":" + std::string(64, '[') + std::string(64, ']') + "}";
+  EXPECT_FALSE(CanonicalizeJson(too_deep).ok());
+  for (const std::string& text :
+       {too_deep, std::string("{\"a\":\"\xed\xb0\x80\"}"),  // a lone surrogate, encoded
+        std::string("{\"a\":\"\xff\"}"), std::string("{\"a\":\"\xc3\"}"),
+        std::string("{\"a\":\"\xe0\x80\xaf\"}"),  // overlong
+        std::string("[1]"), std::string(""), std::string("{\"a\":\"}"), std::string("{\"a\":[}")}) {
+    Status s = CheckWriterJson(text);
+    EXPECT_FALSE(s.ok()) << text;
+    EXPECT_EQ(s.reason(), "malformed_json") << text;
+  }
+}
+
 TEST(CodecTest, DecodeRejectsMalformedLines) {
   const std::string good = EncodeEvent(SampleEvent());
   EXPECT_TRUE(DecodeEvent(good).ok());

@@ -255,6 +255,14 @@ TEST_F(EventStoreTest, InvalidRequestsAreRefused) {
     bad.events[0].data = data;
     EXPECT_EQ(code(bad), StatusCode::kInvalidArgument) << data;
   }
+  // Data a producer wrote with rapidjson::Writer skips re-canonicalization, not the
+  // checks of what a Writer can still get wrong.
+  for (const char* data : {"[1]", "{\"a\":", "{\"a\":\"\xed\xb0\x80\"}"}) {
+    AppendRequest bad = Request("workflow-x", kAnyVersion);
+    bad.events[0].data = data;
+    bad.events[0].written_by_writer = true;
+    EXPECT_EQ(code(bad), StatusCode::kInvalidArgument) << data;
+  }
   AppendRequest empty_data = Request("workflow-x", kAnyVersion);
   empty_data.events[0].data = "";
   MustAppend(empty_data);
