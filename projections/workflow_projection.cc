@@ -37,6 +37,12 @@ std::string ListKey(std::string_view org, uint64_t created_position) {
   return ListPrefix(org) + EncodeBigEndian64(~created_position);
 }
 
+std::string CacheKey(std::string_view org, std::string_view id) {
+  std::string key;
+  key.reserve(org.size() + 1 + id.size());
+  return key.append(org).append("/").append(id);
+}
+
 bool IsWorkflowStream(std::string_view stream) { return stream.starts_with("workflow-"); }
 
 std::string Lower(std::string_view s) {
@@ -82,6 +88,7 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
   // group fold on top of each other before anything is written.
   std::map<std::pair<std::string, std::string>, core::WorkflowState> touched;
   std::map<std::string, int64_t> count_delta;  // live workflows, per org
+  applied_views_.clear();  // a failed earlier Apply published nothing
   for (const events::Event& e : events) {
     if (!IsWorkflowStream(e.stream)) continue;
     std::string id = e.stream.substr(std::string_view("workflow-").size());
@@ -111,9 +118,14 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
       // A tombstone leaves nothing to read; the history stays in the log.
       batch.Delete(StateKey(org, id));
       batch.Delete(ListKey(org, state.created_position));
+      applied_views_.emplace_back(CacheKey(org, id), nullptr);
       continue;
     }
     std::string view = core::RenderWorkflowObject(state);
+    applied_views_.emplace_back(
+        CacheKey(org, id),
+        std::make_shared<const WorkflowView>(
+            WorkflowView{id, state.version, view, state.stream_version}));
     core::WorkflowState summary = state;
     summary.definition = "{}";
     std::string summary_json = core::EncodeWorkflowState(summary);
@@ -131,6 +143,16 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
                                  static_cast<int64_t>(*count) + delta)));
   }
   return Status::Ok();
+}
+
+void WorkflowProjection::Committed(bool dropped_all) {
+  if (dropped_all) {
+    applied_views_.clear();
+    views_.Clear();
+    return;
+  }
+  views_.Publish(std::move(applied_views_));
+  applied_views_.clear();
 }
 
 StatusOr<size_t> WorkflowProjection::LiveCount(std::string_view org) const {
@@ -159,6 +181,9 @@ bool SplitRecord(std::string_view record, WorkflowView* view, std::string_view* 
 
 StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_view org,
                                                                   std::string_view id) const {
+  const std::string cache_key = CacheKey(org, id);
+  if (auto cached = views_.Get(cache_key)) return std::optional<WorkflowView>(*cached);
+  const uint64_t generation = views_.Generation();
   auto value = kv_.Get(StateKey(org, id));
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<WorkflowView>();
@@ -168,6 +193,7 @@ StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_vi
     return DataLoss("workflow record of " + std::string(id) + " is malformed");
   }
   view.id = std::string(id);
+  views_.Fill(cache_key, std::make_shared<const WorkflowView>(view), generation);
   return std::optional<WorkflowView>(std::move(view));
 }
 

@@ -12,6 +12,7 @@
 #include "events/event_store.h"
 #include "events/kv_store.h"
 #include "projections/projection.h"
+#include "projections/view_cache.h"
 
 namespace ledgerflow::projections {
 
@@ -46,12 +47,16 @@ struct VersionList {
 
 class WorkflowProjection : public Projection {
  public:
-  explicit WorkflowProjection(events::KvStore& kv) : kv_(kv) {}
+  // Rendered views kept in memory for hot reads (about 1 KB each).
+  static constexpr size_t kCachedViews = 8192;
+
+  explicit WorkflowProjection(events::KvStore& kv) : kv_(kv), views_(kCachedViews) {}
 
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
   int version() const override { return 4; }  // 4: one record per workflow
+  void Committed(bool dropped_all) override;
 
   // The state of a live workflow of `org`; nullopt when it is absent or deleted.
   StatusOr<std::optional<core::WorkflowState>> Get(std::string_view org,
@@ -69,6 +74,10 @@ class WorkflowProjection : public Projection {
   StatusOr<size_t> LiveCount(std::string_view org) const;
 
   events::KvStore& kv_;
+  mutable ViewCache views_;
+  // Views changed by the last Apply, published once its batch is written. Apply and
+  // Committed run on one thread (the runner's).
+  std::vector<std::pair<std::string, std::shared_ptr<const WorkflowView>>> applied_views_;
 };
 
 // The workflow as it stood at `at_ms`, folded from its stream in the log (time
