@@ -12,9 +12,10 @@ namespace ledgerflow::projections {
 namespace {
 
 // Key layout (org ids never contain '/'):
-//   wf/<org>/<id>                   -> <BE version><BE stream version><BE n><the API's
-//                                      object, n bytes><state without definition>
-//                                      (the definition is read back from the object)
+//   wf/<org>/<id>                   -> <BE version><BE stream version><BE created
+//                                      position><BE created_at_ms><BE updated_at_ms>
+//                                      <the API's object>: the state is read back from
+//                                      the object and these numbers
 //   wfv/<org>/<id>/<BE version>     -> version record
 //   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
 //   wfn/<org>                       -> <BE count of live workflows>
@@ -36,6 +37,9 @@ bool Unfiltered(const WorkflowListQuery& q) {
 std::string ListKey(std::string_view org, uint64_t created_position) {
   return ListPrefix(org) + EncodeBigEndian64(~created_position);
 }
+
+// version, stream version, created position, created_at_ms, updated_at_ms
+constexpr size_t kRecordHeader = 40;
 
 std::string CacheKey(std::string_view org, std::string_view id) {
   std::string key;
@@ -122,18 +126,22 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
       continue;
     }
     std::string view = core::RenderWorkflowObject(state);
+    // One record per workflow: the rendered object and the numbers it does not show.
+    std::string record;
+    record.reserve(kRecordHeader + view.size());
+    record.append(EncodeBigEndian64(static_cast<uint64_t>(state.version)))
+        .append(EncodeBigEndian64(state.stream_version))
+        .append(EncodeBigEndian64(state.created_position))
+        .append(EncodeBigEndian64(static_cast<uint64_t>(state.created_at_ms)))
+        .append(EncodeBigEndian64(static_cast<uint64_t>(state.updated_at_ms)))
+        .append(view);
+    batch.Put(StateKey(org, id), std::move(record));
     applied_views_.emplace_back(
-        CacheKey(org, id),
-        std::make_shared<const WorkflowView>(
-            WorkflowView{id, state.version, view, state.stream_version}));
+        CacheKey(org, id), std::make_shared<const WorkflowView>(WorkflowView{
+                               id, state.version, std::move(view), state.stream_version}));
     core::WorkflowState summary = state;
     summary.definition = "{}";
-    std::string summary_json = core::EncodeWorkflowState(summary);
-    // One record per workflow: the definition is stored once, inside the view.
-    batch.Put(StateKey(org, id), EncodeBigEndian64(static_cast<uint64_t>(state.version)) +
-                                     EncodeBigEndian64(state.stream_version) +
-                                     EncodeBigEndian64(view.size()) + view + summary_json);
-    batch.Put(ListKey(org, state.created_position), std::move(summary_json));
+    batch.Put(ListKey(org, state.created_position), core::EncodeWorkflowState(summary));
   }
   for (const auto& [org, delta] : count_delta) {
     if (delta == 0) continue;
@@ -163,17 +171,18 @@ StatusOr<size_t> WorkflowProjection::LiveCount(std::string_view org) const {
 
 namespace {
 
-constexpr size_t kRecordHeader = 24;  // version, stream version, view length
-
 // The parts of a stored workflow record; false when it is malformed.
-bool SplitRecord(std::string_view record, WorkflowView* view, std::string_view* summary) {
+bool SplitRecord(std::string_view record, WorkflowView* view, core::WorkflowState* numbers) {
   if (record.size() < kRecordHeader) return false;
-  uint64_t view_size = DecodeBigEndian64(record.substr(16));
-  if (view_size > record.size() - kRecordHeader) return false;
-  view->version = static_cast<int64_t>(DecodeBigEndian64(record));
-  view->stream_version = DecodeBigEndian64(record.substr(8));
-  view->json = std::string(record.substr(kRecordHeader, view_size));
-  *summary = record.substr(kRecordHeader + view_size);
+  auto field = [&](size_t i) { return DecodeBigEndian64(record.substr(8 * i)); };
+  view->version = static_cast<int64_t>(field(0));
+  view->stream_version = field(1);
+  view->json = std::string(record.substr(kRecordHeader));
+  numbers->version = view->version;
+  numbers->stream_version = view->stream_version;
+  numbers->created_position = field(2);
+  numbers->created_at_ms = static_cast<int64_t>(field(3));
+  numbers->updated_at_ms = static_cast<int64_t>(field(4));
   return true;
 }
 
@@ -188,8 +197,8 @@ StatusOr<std::optional<WorkflowView>> WorkflowProjection::GetView(std::string_vi
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<WorkflowView>();
   WorkflowView view;
-  std::string_view summary;
-  if (!SplitRecord(**value, &view, &summary)) {
+  core::WorkflowState numbers;
+  if (!SplitRecord(**value, &view, &numbers)) {
     return DataLoss("workflow record of " + std::string(id) + " is malformed");
   }
   view.id = std::string(id);
@@ -203,16 +212,19 @@ StatusOr<std::optional<core::WorkflowState>> WorkflowProjection::Get(
   if (!value.ok()) return value.status();
   if (!value->has_value()) return std::optional<core::WorkflowState>();
   WorkflowView view;
-  std::string_view summary;
-  if (!SplitRecord(**value, &view, &summary)) {
+  core::WorkflowState numbers;
+  if (!SplitRecord(**value, &view, &numbers)) {
     return DataLoss("workflow record of " + std::string(id) + " is malformed");
   }
-  auto state = core::DecodeWorkflowState(summary);
-  if (!state.ok()) return state.status();
-  auto object = json::Parse(view.json);
-  if (!object.ok()) return DataLoss("workflow view of " + std::string(id) + " is unreadable");
-  const json::Value* definition = json::Find(*object, "definition");
-  state->definition = definition ? json::Serialize(*definition) : "{}";
+  // The object has the state's own field names for everything but the numbers.
+  auto state = core::DecodeWorkflowState(view.json);
+  if (!state.ok()) return DataLoss("workflow view of " + std::string(id) + " is unreadable");
+  state->version = numbers.version;
+  state->stream_version = numbers.stream_version;
+  state->created_position = numbers.created_position;
+  state->created_at_ms = numbers.created_at_ms;
+  state->updated_at_ms = numbers.updated_at_ms;
+  state->deleted = false;  // a deleted workflow has no record
   return std::optional<core::WorkflowState>(std::move(*state));
 }
 

@@ -55,7 +55,8 @@ class WorkflowProjection : public Projection {
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
-  int version() const override { return 4; }  // 4: one record per workflow
+  // 4: one record per workflow; 5: the record holds no state summary
+  int version() const override { return 5; }
   void Committed(bool dropped_all) override;
 
   // The state of a live workflow of `org`; nullopt when it is absent or deleted.
