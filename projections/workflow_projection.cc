@@ -16,7 +16,9 @@ namespace {
 //                                      position><BE created_at_ms><BE updated_at_ms>
 //                                      <the API's object>: the state is read back from
 //                                      the object and these numbers
-//   wfv/<org>/<id>/<BE version>     -> version record
+//   wfv/<org>/<id>/<BE version>     -> <BE position of the event that made it><version
+//                                      record without definition>: the definition is
+//                                      read from that event, stored once, in the log
 //   wfl/<org>/<BE ~created_pos>     -> state without definition, newest first
 //   wfn/<org>                       -> <BE count of live workflows>
 std::string StateKey(std::string_view org, std::string_view id) {
@@ -112,7 +114,9 @@ Status WorkflowProjection::Apply(std::span<const events::Event> events,
     auto record = Fold(state, e);
     if (!record.ok()) return record.status();
     if (record->has_value()) {
-      batch.Put(VersionKey(e.org, id, (*record)->version), core::EncodeVersionRecord(**record));
+      (*record)->definition.clear();
+      batch.Put(VersionKey(e.org, id, (*record)->version),
+                EncodeBigEndian64(e.position) + core::EncodeVersionRecord(**record));
     }
     count_delta[e.org] += static_cast<int64_t>(state.exists()) - static_cast<int64_t>(was_live);
   }
@@ -228,15 +232,39 @@ StatusOr<std::optional<core::WorkflowState>> WorkflowProjection::Get(
   return std::optional<core::WorkflowState>(std::move(*state));
 }
 
-StatusOr<std::optional<core::VersionRecord>> WorkflowProjection::GetVersion(
-    std::string_view org, std::string_view id, int64_t version) const {
-  if (version < 1) return std::optional<core::VersionRecord>();
+StatusOr<std::optional<std::pair<events::Position, core::VersionRecord>>>
+WorkflowProjection::VersionEntry(std::string_view org, std::string_view id,
+                                 int64_t version) const {
+  using Entry = std::pair<events::Position, core::VersionRecord>;
+  if (version < 1) return std::optional<Entry>();
   auto value = kv_.Get(VersionKey(org, id, version));
   if (!value.ok()) return value.status();
-  if (!value->has_value()) return std::optional<core::VersionRecord>();
-  auto record = core::DecodeVersionRecord(**value);
+  if (!value->has_value()) return std::optional<Entry>();
+  std::string_view stored = **value;
+  if (stored.size() < 8) return DataLoss("version record of " + std::string(id) + " is malformed");
+  auto record = core::DecodeVersionRecord(stored.substr(8));
   if (!record.ok()) return record.status();
-  return std::optional<core::VersionRecord>(std::move(*record));
+  record->definition.clear();
+  return std::optional<Entry>(Entry{DecodeBigEndian64(stored), std::move(*record)});
+}
+
+StatusOr<std::optional<core::VersionRecord>> WorkflowProjection::GetVersion(
+    std::string_view org, std::string_view id, int64_t version) const {
+  auto entry = VersionEntry(org, id, version);
+  if (!entry.ok()) return entry.status();
+  if (!entry->has_value()) return std::optional<core::VersionRecord>();
+  auto& [position, record] = **entry;
+  auto event = store_.ReadAt(position);
+  if (!event.ok()) return event.status();
+  auto data = json::Parse(event->data);
+  if (!data.ok()) return DataLoss("event " + std::to_string(position) + " has unreadable data");
+  const json::Value* definition = json::Find(*data, "definition");
+  if (event->org != org || !definition) {
+    return DataLoss("version " + std::to_string(version) + " of " + std::string(id) +
+                    " points at event " + std::to_string(position) + ", which is not it");
+  }
+  record.definition = json::Serialize(*definition);
+  return std::optional<core::VersionRecord>(std::move(record));
 }
 
 StatusOr<WorkflowList> WorkflowProjection::List(std::string_view org,
@@ -289,11 +317,10 @@ StatusOr<VersionList> WorkflowProjection::ListVersions(std::string_view org,
   out.total = static_cast<size_t>(newest);
   for (int64_t v = newest - static_cast<int64_t>(offset);
        v >= 1 && out.versions.size() < limit; --v) {
-    auto record = GetVersion(org, id, v);
-    if (!record.ok()) return record.status();
-    if (!record->has_value()) return DataLoss("version " + std::to_string(v) + " is missing");
-    (*record)->definition.clear();
-    out.versions.push_back(std::move(**record));
+    auto entry = VersionEntry(org, id, v);
+    if (!entry.ok()) return entry.status();
+    if (!entry->has_value()) return DataLoss("version " + std::to_string(v) + " is missing");
+    out.versions.push_back(std::move((*entry)->second));
   }
   return out;
 }

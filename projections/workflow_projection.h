@@ -50,13 +50,16 @@ class WorkflowProjection : public Projection {
   // Rendered views kept in memory for hot reads (about 1 KB each).
   static constexpr size_t kCachedViews = 8192;
 
-  explicit WorkflowProjection(events::KvStore& kv) : kv_(kv), views_(kCachedViews) {}
+  // Version records point into `store` for their definitions.
+  WorkflowProjection(events::KvStore& kv, events::EventStore& store)
+      : kv_(kv), store_(store), views_(kCachedViews) {}
 
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   std::vector<std::string> KeyPrefixes() const override;
-  // 4: one record per workflow; 5: the record holds no state summary
-  int version() const override { return 5; }
+  // 4: one record per workflow; 5: the record holds no state summary; 6: version
+  // records refer to their event for the definition
+  int version() const override { return 6; }
   void Committed(bool dropped_all) override;
 
   // The state of a live workflow of `org`; nullopt when it is absent or deleted.
@@ -73,8 +76,12 @@ class WorkflowProjection : public Projection {
 
  private:
   StatusOr<size_t> LiveCount(std::string_view org) const;
+  // A version record without its definition, and the position of the event that made it.
+  StatusOr<std::optional<std::pair<events::Position, core::VersionRecord>>> VersionEntry(
+      std::string_view org, std::string_view id, int64_t version) const;
 
   events::KvStore& kv_;
+  events::EventStore& store_;
   mutable ViewCache views_;
   // Views changed by the last Apply, published once its batch is written. Apply and
   // Committed run on one thread (the runner's).

@@ -14,7 +14,7 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   std::unique_ptr<Ledger> ledger(new Ledger());
   ledger->storage_ = std::move(*storage);
   auto& kv = ledger->storage_->projections();
-  ledger->workflow_view_ = std::make_unique<projections::WorkflowProjection>(kv);
+  ledger->workflow_view_ = std::make_unique<projections::WorkflowProjection>(kv, ledger->store());
   ledger->key_view_ = std::make_unique<projections::KeyProjection>(kv);
   ledger->runner_ = std::make_unique<projections::ProjectionRunner>(ledger->store(), kv);
   ledger->runner_->Add(ledger->workflow_view_.get());

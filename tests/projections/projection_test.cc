@@ -157,7 +157,7 @@ TEST_F(ProjectionTest, AnOutdatedLayoutIsDroppedAndReplayedOnOpen) {
   auto dump = Dump(ledger_->read_models());
   EXPECT_EQ(dump.count("wf/acme/wf_stale"), 0u);
   EXPECT_EQ(dump.at("projection_version/workflows"),
-            std::to_string(projections::WorkflowProjection(ledger_->read_models()).version()));
+            std::to_string(projections::WorkflowProjection(ledger_->read_models(), ledger_->store()).version()));
   auto list = ledger_->workflows().List(Caller(), {});
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(list->total, 1u);
