@@ -50,14 +50,25 @@ std::string ErrorEnvelope(const Status& status, std::string_view request_id) {
   return std::string(b.GetString(), b.GetSize());
 }
 
-void Responder::Finish(Code code, const std::string& body, const std::string& mime) {
+namespace {
+
+// Parsed once: MediaType::fromString per response showed up in GET profiles.
+const Pistache::Http::Mime::MediaType& JsonMediaType() {
+  static const Pistache::Http::Mime::MediaType json = MIME(Application, Json);
+  return json;
+}
+
+}  // namespace
+
+void Responder::Finish(Code code, const std::string& body,
+                       const Pistache::Http::Mime::MediaType& mime) {
   auto& headers = writer_.headers();
   headers.add(std::make_shared<NamedHeader>("X-Request-Id", request_id_));
   for (auto& [name, value] : extra_headers_) {
     headers.add(std::make_shared<NamedHeader>(name, value));
   }
   try {
-    writer_.send(code, body, Pistache::Http::Mime::MediaType::fromString(mime));
+    writer_.send(code, body, mime);
   } catch (const std::exception& e) {
     // The client went away; nothing left to answer.
     std::fprintf(stderr, "response not sent (%s): %s\n", request_id_.c_str(), e.what());
@@ -77,17 +88,17 @@ int Responder::DetachSocket() {
 
 void Responder::SendJson(Code code, const json::Value& body) {
   if (!Claim()) return;
-  Finish(code, json::Serialize(body), "application/json");
+  Finish(code, json::Serialize(body), JsonMediaType());
 }
 
 void Responder::SendJsonText(Code code, const std::string& body) {
   if (!Claim()) return;
-  Finish(code, body, "application/json");
+  Finish(code, body, JsonMediaType());
 }
 
 void Responder::SendText(Code code, const std::string& body, const std::string& mime) {
   if (!Claim()) return;
-  Finish(code, body, mime);
+  Finish(code, body, Pistache::Http::Mime::MediaType::fromString(mime));
 }
 
 void Responder::SendError(const Status& status, std::optional<Code> override_code) {
@@ -97,7 +108,7 @@ void Responder::SendError(const Status& status, std::optional<Code> override_cod
     std::fprintf(stderr, "internal error (%s): %s\n", request_id_.c_str(),
                  status.ToString().c_str());
   }
-  Finish(code, ErrorEnvelope(status, request_id_), "application/json");
+  Finish(code, ErrorEnvelope(status, request_id_), JsonMediaType());
 }
 
 }  // namespace ledgerflow::api

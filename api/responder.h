@@ -63,7 +63,8 @@ class Responder {
 
  private:
   bool Claim() { return !sent_.exchange(true); }
-  void Finish(Pistache::Http::Code code, const std::string& body, const std::string& mime);
+  void Finish(Pistache::Http::Code code, const std::string& body,
+              const Pistache::Http::Mime::MediaType& mime);
 
   Pistache::Http::ResponseWriter writer_;
   std::string request_id_;
