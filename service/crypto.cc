@@ -32,6 +32,7 @@ void FillRandom(unsigned char* out, size_t n) {
 void FillRandomForId(unsigned char* out, size_t n) {
   thread_local unsigned char pool[256];
   thread_local size_t used = sizeof pool;
+  if (n == 0) return;
   if (n > sizeof pool) return FillRandom(out, n);
   if (sizeof pool - used < n) {
     FillRandom(pool, sizeof pool);
