@@ -1,12 +1,22 @@
 #include "projections/view_cache.h"
 
+#include "projections/workflow_projection.h"
+
 #include <algorithm>
 #include <functional>
 
 namespace ledgerflow::projections {
 
-ViewCache::ViewCache(size_t capacity)
-    : shard_capacity_(std::max<size_t>(1, capacity / kShards)) {}
+namespace {
+
+size_t Footprint(std::string_view key, const WorkflowView& view) {
+  return key.size() + view.id.size() + view.json.size() + 96;  // + nodes and bookkeeping
+}
+
+}  // namespace
+
+ViewCache::ViewCache(size_t capacity_bytes)
+    : shard_capacity_(std::max<size_t>(1, capacity_bytes / kShards)) {}
 
 ViewCache::Shard& ViewCache::ShardOf(std::string_view key) {
   return shards_[std::hash<std::string_view>{}(key) % kShards];
@@ -54,21 +64,31 @@ void ViewCache::Clear() {
     std::lock_guard<std::mutex> lock(shard.mu);
     shard.index.clear();
     shard.lru.clear();
+    shard.bytes = 0;
   }
 }
 
 void ViewCache::PutLocked(Shard& shard, std::string_view key,
                           std::shared_ptr<const WorkflowView> view) {
-  auto it = shard.index.find(key);
-  if (it != shard.index.end()) {
-    it->second->second = std::move(view);
-    shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  const size_t size = Footprint(key, *view);
+  if (size > shard_capacity_ / 8) {
+    EraseLocked(shard, key);  // too large to keep; an older view must not stay either
     return;
   }
-  shard.lru.emplace_front(std::string(key), std::move(view));
-  shard.index.emplace(shard.lru.front().first, shard.lru.begin());
-  if (shard.lru.size() > shard_capacity_) {
-    shard.index.erase(shard.lru.back().first);
+  auto it = shard.index.find(key);
+  if (it != shard.index.end()) {
+    shard.bytes -= Footprint(key, *it->second->second);
+    it->second->second = std::move(view);
+    shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  } else {
+    shard.lru.emplace_front(std::string(key), std::move(view));
+    shard.index.emplace(shard.lru.front().first, shard.lru.begin());
+  }
+  shard.bytes += size;
+  while (shard.bytes > shard_capacity_ && shard.lru.size() > 1) {
+    auto& [oldest_key, oldest_view] = shard.lru.back();
+    shard.bytes -= Footprint(oldest_key, *oldest_view);
+    shard.index.erase(oldest_key);
     shard.lru.pop_back();
   }
 }
@@ -77,6 +97,7 @@ void ViewCache::EraseLocked(Shard& shard, std::string_view key) {
   auto it = shard.index.find(key);
   if (it == shard.index.end()) return;
   auto node = it->second;
+  shard.bytes -= Footprint(node->first, *node->second);
   shard.index.erase(it);
   shard.lru.erase(node);
 }

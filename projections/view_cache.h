@@ -1,8 +1,9 @@
 // A bounded in-memory cache of rendered workflow views in front of the KvStore, so that
 // reads of hot workflows and the answers to commands skip a RocksDB read. The store
-// stays the truth: the cache holds at most `capacity` views (least recently used go
-// first) and is only ever behind it for the instant between a group's write and its
-// Publish.
+// stays the truth: the cache holds at most `capacity_bytes` of views and keys (least
+// recently used go first; a view larger than an eighth of a shard is not kept, so a
+// few huge definitions cannot evict everything else) and is only ever behind the store
+// for the instant between a group's write and its Publish.
 //
 // Freshness: the projection calls Publish (under a new generation) after each write of
 // the read models; readers that missed read the store and Fill, which keeps what they
@@ -27,7 +28,7 @@ struct WorkflowView;
 
 class ViewCache {
  public:
-  explicit ViewCache(size_t capacity);
+  explicit ViewCache(size_t capacity_bytes);
 
   std::shared_ptr<const WorkflowView> Get(std::string_view key);
   uint64_t Generation() const { return generation_.load(); }
@@ -44,6 +45,7 @@ class ViewCache {
     std::mutex mu;
     std::list<std::pair<std::string, std::shared_ptr<const WorkflowView>>> lru;  // newest first
     std::unordered_map<std::string_view, decltype(lru)::iterator> index;  // keys in `lru`
+    size_t bytes = 0;  // of the keys and views in `lru`
   };
   static constexpr size_t kShards = 8;
 
@@ -51,7 +53,7 @@ class ViewCache {
   void PutLocked(Shard& shard, std::string_view key, std::shared_ptr<const WorkflowView> view);
   void EraseLocked(Shard& shard, std::string_view key);
 
-  const size_t shard_capacity_;
+  const size_t shard_capacity_;  // bytes
   std::atomic<uint64_t> generation_{0};
   Shard shards_[kShards];
 };

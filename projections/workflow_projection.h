@@ -47,12 +47,13 @@ struct VersionList {
 
 class WorkflowProjection : public Projection {
  public:
-  // Rendered views kept in memory for hot reads (about 1 KB each).
-  static constexpr size_t kCachedViews = 8192;
+  // Memory for rendered views kept for hot reads (about 1 KB each for small
+  // definitions: some 10,000 of them).
+  static constexpr size_t kViewCacheBytes = size_t{12} << 20;
 
   // Version records point into `store` for their definitions.
   WorkflowProjection(events::KvStore& kv, events::EventStore& store)
-      : kv_(kv), store_(store), views_(kCachedViews) {}
+      : kv_(kv), store_(store), views_(kViewCacheBytes) {}
 
   std::string_view name() const override { return "workflows"; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;

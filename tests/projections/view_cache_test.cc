@@ -21,7 +21,7 @@ std::shared_ptr<const WorkflowView> View(std::string id, int64_t version) {
 using Views = std::vector<std::pair<std::string, std::shared_ptr<const WorkflowView>>>;
 
 TEST(ViewCacheTest, PublishedViewsAreServedAndDeletionsForgotten) {
-  ViewCache cache(64);
+  ViewCache cache(1 << 20);
   EXPECT_EQ(cache.Get("org/a"), nullptr);
   cache.Publish(Views{{"org/a", View("a", 1)}, {"org/b", View("b", 1)}});
   ASSERT_NE(cache.Get("org/a"), nullptr);
@@ -35,7 +35,7 @@ TEST(ViewCacheTest, PublishedViewsAreServedAndDeletionsForgotten) {
 }
 
 TEST(ViewCacheTest, AFillFromBeforeAPublishIsDropped) {
-  ViewCache cache(64);
+  ViewCache cache(1 << 20);
   // A reader looks, reads version 1 from the store; meanwhile version 2 is written
   // and published; the reader's fill must not bring version 1 back.
   uint64_t looked = cache.Generation();
@@ -55,19 +55,38 @@ TEST(ViewCacheTest, AFillFromBeforeAPublishIsDropped) {
   EXPECT_EQ(cache.Get("org/a")->version, 3);
 }
 
-TEST(ViewCacheTest, HoldsAtMostItsCapacityDroppingTheLeastRecentlyUsed) {
-  ViewCache cache(8);  // 8 shards of one entry
+TEST(ViewCacheTest, HoldsAtMostItsCapacityInBytesDroppingTheLeastRecentlyUsed) {
+  ViewCache cache(64 << 10);  // 8 shards of 8 KiB
   std::vector<std::string> keys;
-  for (int i = 0; i < 200; ++i) keys.push_back("org/wf_" + std::to_string(i));
+  for (int i = 0; i < 2000; ++i) keys.push_back("org/wf_" + std::to_string(i));
   for (const std::string& k : keys) cache.Fill(k, View(k, 1), cache.Generation());
-  int held = 0;
-  for (const std::string& k : keys) held += cache.Get(k) != nullptr;
-  EXPECT_LE(held, 8);
-  EXPECT_GE(held, 1);
+  size_t held = 0, held_bytes = 0;
+  for (const std::string& k : keys) {
+    if (auto v = cache.Get(k)) {
+      ++held;
+      held_bytes += k.size() + v->id.size() + v->json.size();
+    }
+  }
+  EXPECT_LE(held_bytes, size_t{64} << 10);
+  EXPECT_GT(held, 100u);   // most of the budget is used
+  EXPECT_LT(held, 2000u);  // and the oldest went
+  EXPECT_NE(cache.Get(keys.back()), nullptr);  // the newest stayed
+}
+
+TEST(ViewCacheTest, AViewTooLargeForItsShardIsNotKeptNorIsItsOlderVersion) {
+  ViewCache cache(64 << 10);  // 8 KiB shards: views above 1 KiB are not kept
+  cache.Publish(Views{{"org/a", View("a", 1)}});
+  ASSERT_NE(cache.Get("org/a"), nullptr);
+  auto huge = std::make_shared<const WorkflowView>(
+      WorkflowView{"a", 2, "{\"d\":\"" + std::string(4096, 'x') + "\"}", 2});
+  cache.Publish(Views{{"org/a", huge}});
+  EXPECT_EQ(cache.Get("org/a"), nullptr);  // read from the store instead
+  cache.Fill("org/b", huge, cache.Generation());
+  EXPECT_EQ(cache.Get("org/b"), nullptr);
 }
 
 TEST(ViewCacheTest, ConcurrentReadersNeverSeeAVersionGoBackwards) {
-  ViewCache cache(1024);
+  ViewCache cache(1 << 20);
   std::atomic<bool> stop{false};
   std::atomic<int64_t> stored{0};  // the "store": the newest committed version
   std::vector<std::thread> readers;
