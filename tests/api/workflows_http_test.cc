@@ -1,4 +1,5 @@
 // The Workflows and Versions API over real HTTP against the real server.
+#include <chrono>
 #include <set>
 #include <string>
 #include <thread>
@@ -92,6 +93,28 @@ TEST_F(WorkflowsHttpTest, CreateReturnsWorkflowVersionOneWithEtagAndLocation) {
   EXPECT_EQ(r.header("etag"), "\"1\"");
   EXPECT_EQ(r.header("location"), "/api/workflows/" + id);
   EXPECT_EQ(r.header("content-type"), "application/json");
+}
+
+TEST_F(WorkflowsHttpTest, WorkflowIdsBeginWithTheirCreationTime) {
+  const int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = client_->Post("/api/workflows", CreateBody("ordered-" + std::to_string(i)));
+    ASSERT_EQ(r.status, 201) << r.body;
+    ids.push_back(Str(ParseJson(r), "id"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (const std::string& id : ids) {
+    ASSERT_EQ(id.size(), 3u + 24u) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 3), std::string::npos) << id;
+    const int64_t ms = std::stoll(id.substr(3, 12), nullptr, 16);
+    EXPECT_GE(ms, before) << id;
+    EXPECT_LE(ms, before + 60'000) << id;
+  }
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
 }
 
 TEST_F(WorkflowsHttpTest, RequestIdIsEchoedOrGenerated) {
