@@ -1,9 +1,9 @@
 // Validation of workflow definitions: every error, in a stable order, with the
-// messages DESIGN.md gives.
+// messages DESIGN.md gives. This file checks the structure (steps or stages), ids and
+// the dependency graph; the rules for each step's own fields are in step_rules.cc.
 #include "core/definition.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
@@ -11,39 +11,21 @@
 #include <utility>
 
 #include "core/internal/definition_util.h"
+#include "core/internal/step_rules.h"
+#include "core/internal/validation_report.h"
 
 namespace ledgerflow::core {
 namespace {
 
 using json::Value;
 using internal::ConfigValue;
+using internal::ErrorList;
 using internal::IdValue;
-using internal::kBuiltinTypes;
 using internal::PreviousNonEmpty;
+using internal::Quote;
 using internal::RankStages;
+using internal::Shown;
 using internal::Str;
-
-constexpr std::array<std::string_view, 7> kHttpMethods = {
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"};
-// Loops may hold loops; a bound keeps the config walk from recursing on hostile input.
-constexpr int kMaxLoopNesting = 4;
-constexpr int kMaxRetryAttempts = 100;
-
-std::string Quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '\'';
-  out += s;
-  out += '\'';
-  return out;
-}
-
-// A scalar as the client wrote it (for "got 0"), anything else by its type name.
-std::string Shown(const Value& v) {
-  if (v.IsNumber() || v.IsBool()) return json::Serialize(v);
-  if (v.IsString()) return Quote(Str(v));
-  return json::TypeName(v);
-}
 
 // Length in Unicode code points (input is valid UTF-8: json::Parse checks it).
 size_t CodePoints(std::string_view s) {
@@ -56,27 +38,6 @@ bool IsIdChar(char c) {
          c == '_' || c == '.' || c == '-';
 }
 
-// Collects messages up to a limit, then only counts them.
-class ErrorList {
- public:
-  explicit ErrorList(size_t limit) : limit_(limit) {}
-  void Add(std::string message) {
-    if (list_.size() < limit_) {
-      list_.push_back(std::move(message));
-    } else {
-      ++dropped_;
-    }
-  }
-  std::vector<std::string> Take() && {
-    if (dropped_ > 0) list_.push_back("... and " + std::to_string(dropped_) + " more errors");
-    return std::move(list_);
-  }
-
- private:
-  size_t limit_;
-  size_t dropped_ = 0;
-  std::vector<std::string> list_;
-};
 
 // One entry of a "steps" array, as found before it is checked.
 struct Slot {
@@ -132,8 +93,7 @@ class Validator {
  private:
   void TypeError(std::string_view who, std::string_view field, std::string_view expected,
                  const Value& got) {
-    errors_.Add(std::string(who) + ": " + Quote(field) + " must be " + std::string(expected) +
-                ", got " + json::TypeName(got));
+    internal::TypeError(errors_, who, field, expected, got);
   }
 
   void CheckDefinitionFields() {
@@ -253,19 +213,19 @@ class Validator {
       TypeError(slot.label, "type", "a non-empty string", *t);
     } else {
       type = Str(*t);
-      CheckTypeName(slot.label, type, "type");
+      rules_.CheckTypeName(slot.label, type, "type");
     }
     const char* config_key = "config";
     const Value* config = ConfigValue(step, staged_, &config_key);
     if (config && !config->IsObject()) {
       TypeError(slot.label, config_key, "an object", *config);
     } else if (IsBuiltinStepType(type)) {
-      CheckConfig(slot.label, type, config, config_key, 0);
+      rules_.CheckConfig(slot.label, type, config, config_key, 0);
     }
     if (const Value* deps = json::Find(step, "depends_on")) CheckDependsOn(slot, index, *deps);
-    if (const Value* retry = json::Find(step, "retry")) CheckRetry(slot.label, *retry);
+    if (const Value* retry = json::Find(step, "retry")) rules_.CheckRetry(slot.label, *retry);
     if (const Value* t = json::Find(step, "timeout_seconds")) {
-      PositiveNumber(slot.label, "timeout_seconds", *t);
+      rules_.PositiveNumber(slot.label, "timeout_seconds", *t);
     }
   }
 
@@ -287,26 +247,6 @@ class Validator {
     }
   }
 
-  // Any type may go to external workers, but a near miss of a built-in type
-  // ("Script", "http-request") is a typo that would silently never run here.
-  void CheckTypeName(const std::string& label, std::string_view type, std::string_view field) {
-    if (type.size() > options_.max_id_length) {
-      errors_.Add(label + ": " + Quote(field) + " must be at most " +
-                  std::to_string(options_.max_id_length) + " characters");
-      return;
-    }
-    if (IsBuiltinStepType(type)) return;
-    std::string folded(type);
-    for (char& c : folded) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      if (c == '-' || c == ' ') c = '_';
-    }
-    if (IsBuiltinStepType(folded)) {
-      errors_.Add(label + " has unknown type " + Quote(type) + " (did you mean " +
-                  Quote(folded) + "?)");
-    }
-  }
-
   void CheckDependsOn(const Slot& slot, size_t index, const Value& deps) {
     if (!deps.IsArray()) {
       TypeError(slot.label, "depends_on", "an array of strings", deps);
@@ -325,163 +265,6 @@ class Validator {
       } else if (slot.member) {
         edges_.emplace_back(static_cast<int>(index), static_cast<int>(it->second));
       }
-    }
-  }
-
-  void CheckRetry(const std::string& label, const Value& retry) {
-    if (!retry.IsObject()) {
-      TypeError(label, "retry", "an object", retry);
-      return;
-    }
-    if (const Value* v = json::Find(retry, "max_attempts");
-        v && !(v->IsInt64() && v->GetInt64() >= 1 && v->GetInt64() <= kMaxRetryAttempts)) {
-      errors_.Add(label + ": 'retry.max_attempts' must be an integer from 1 to " +
-                  std::to_string(kMaxRetryAttempts) + ", got " + Shown(*v));
-    }
-    if (const Value* v = json::Find(retry, "backoff_seconds");
-        v && !(v->IsNumber() && v->GetDouble() >= 0)) {
-      errors_.Add(label + ": 'retry.backoff_seconds' must be a number >= 0, got " + Shown(*v));
-    }
-    if (const Value* v = json::Find(retry, "backoff_multiplier");
-        v && !(v->IsNumber() && v->GetDouble() >= 1)) {
-      errors_.Add(label + ": 'retry.backoff_multiplier' must be a number >= 1, got " +
-                  Shown(*v));
-    }
-  }
-
-  void PositiveNumber(const std::string& label, const std::string& field, const Value& v) {
-    if (!(v.IsNumber() && v.GetDouble() > 0)) {
-      errors_.Add(label + ": " + Quote(field) + " must be a positive number, got " + Shown(v));
-    }
-  }
-
-  // Requires `field` of a built-in step's config to be a non-empty string.
-  void RequireString(const std::string& label, const Value* config, const std::string& prefix,
-                     const char* field) {
-    const Value* v = config ? json::Find(*config, field) : nullptr;
-    if (!v) {
-      errors_.Add(label + " is missing " + Quote(prefix + "." + field));
-    } else if (!v->IsString() || v->GetStringLength() == 0) {
-      TypeError(label, prefix + "." + field, "a non-empty string", *v);
-    }
-  }
-
-  // Checks the config of a built-in step type; `config` may be null (absent) and is
-  // otherwise an object. `prefix` is the config's path in messages.
-  void CheckConfig(const std::string& label, std::string_view type, const Value* config,
-                   const std::string& prefix, int depth) {
-    auto field = [&](const char* name) { return config ? json::Find(*config, name) : nullptr; };
-    if (type == "http_request" || type == "webhook") {
-      RequireString(label, config, prefix, "url");
-      if (const Value* m = field("method"); m) {
-        if (!m->IsString() || std::find(kHttpMethods.begin(), kHttpMethods.end(), Str(*m)) ==
-                                  kHttpMethods.end()) {
-          errors_.Add(label + ": " + Quote(prefix + ".method") +
-                      " must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, got " +
-                      Shown(*m));
-        }
-      }
-      if (const Value* h = field("headers"); h) {
-        if (!h->IsObject()) {
-          TypeError(label, prefix + ".headers", "an object of strings", *h);
-        } else {
-          for (const auto& member : h->GetObject()) {
-            if (!member.value.IsString()) {
-              TypeError(label, prefix + ".headers." + std::string(Str(member.name)),
-                        "a string", member.value);
-            }
-          }
-        }
-      }
-      if (const Value* t = field("timeout_seconds")) {
-        PositiveNumber(label, prefix + ".timeout_seconds", *t);
-      }
-    } else if (type == "script") {
-      if (!options_.allow_scripts) {
-        errors_.Add(label + (depth == 0 ? " is a script step" : " contains a script step") +
-                    "; scripts are disabled on this server (start it with --allow-scripts)");
-      }
-      RequireString(label, config, prefix, "command");
-      if (const Value* t = field("timeout_seconds")) {
-        PositiveNumber(label, prefix + ".timeout_seconds", *t);
-      }
-    } else if (type == "condition") {
-      RequireString(label, config, prefix, "expression");
-      for (const char* branch : {"if_true", "if_false"}) {
-        const Value* targets = field(branch);
-        if (!targets) continue;
-        std::string path = prefix + "." + branch;
-        if (!targets->IsArray()) {
-          TypeError(label, path, "an array of step ids", *targets);
-          continue;
-        }
-        for (const Value& target : targets->GetArray()) {
-          if (!target.IsString()) {
-            errors_.Add(label + ": " + Quote(path) + " must be an array of step ids, got " +
-                        json::TypeName(target));
-          } else if (!Exists(Str(target))) {
-            errors_.Add(label + ": " + Quote(path) + " names " + Quote(Str(target)) +
-                        " which doesn't exist");
-          }
-        }
-      }
-    } else if (type == "loop") {
-      const Value* items = field("items");
-      if (!items) {
-        errors_.Add(label + " is missing " + Quote(prefix + ".items"));
-      } else if (!items->IsArray() && !items->IsString()) {
-        TypeError(label, prefix + ".items", "an array or a template string", *items);
-      }
-      const Value* inner = field("step");
-      std::string path = prefix + ".step";
-      if (!inner) {
-        errors_.Add(label + " is missing " + Quote(path));
-      } else if (!inner->IsObject()) {
-        TypeError(label, path, "an object", *inner);
-      } else if (depth + 1 > kMaxLoopNesting) {
-        errors_.Add(label + ": loops are nested more than " + std::to_string(kMaxLoopNesting) +
-                    " deep");
-      } else {
-        CheckInnerStep(label, *inner, path, depth + 1);
-      }
-    } else if (type == "wait") {
-      const Value* seconds = field("seconds");
-      const Value* until = field("until");
-      if (seconds && until) {
-        errors_.Add(label + ": give either " + Quote(prefix + ".seconds") + " or " +
-                    Quote(prefix + ".until") + ", not both");
-      } else if (seconds) {
-        if (!(seconds->IsNumber() && seconds->GetDouble() >= 0)) {
-          errors_.Add(label + ": " + Quote(prefix + ".seconds") +
-                      " must be a number >= 0, got " + Shown(*seconds));
-        }
-      } else if (until) {
-        RequireString(label, config, prefix, "until");
-      } else {
-        errors_.Add(label + " needs " + Quote(prefix + ".seconds") + " or " +
-                    Quote(prefix + ".until"));
-      }
-    }
-  }
-
-  // The step a loop runs per item: {"type", "config"?}.
-  void CheckInnerStep(const std::string& label, const Value& inner, const std::string& path,
-                      int depth) {
-    const Value* t = json::Find(inner, "type");
-    if (!t) {
-      errors_.Add(label + " is missing " + Quote(path + ".type"));
-      return;
-    }
-    if (!t->IsString() || t->GetStringLength() == 0) {
-      TypeError(label, path + ".type", "a non-empty string", *t);
-      return;
-    }
-    CheckTypeName(label, Str(*t), path + ".type");
-    const Value* config = json::Find(inner, "config");
-    if (config && !config->IsObject()) {
-      TypeError(label, path + ".config", "an object", *config);
-    } else if (IsBuiltinStepType(Str(*t))) {
-      CheckConfig(label, Str(*t), config, path + ".config", depth);
     }
   }
 
@@ -570,6 +353,7 @@ class Validator {
   const Value& def_;
   const ValidationOptions& options_;
   ErrorList errors_;
+  internal::StepRules rules_{errors_, options_, [this](std::string_view id) { return Exists(id); }};
   bool staged_ = false;
   std::vector<Slot> slots_;
   std::unordered_map<std::string_view, size_t> ids_;  // id -> first slot
