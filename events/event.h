@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/json.h"
 
 namespace ledgerflow::events {
 
@@ -30,6 +33,10 @@ struct Event {
   std::string data;            // compact JSON text
   std::string prev_hash;       // hex SHA-256 of the org's previous event ("" for the first)
   std::string hash;            // hex SHA-256(prev_hash || CanonicalBytes(event))
+  // `data` already parsed, when its producer in this process handed it over (see
+  // NewEvent::parsed_data): commit listeners use it instead of parsing `data` again.
+  // Empty for events read back from the log. Not part of the stored event.
+  std::shared_ptr<const json::Document> parsed_data = nullptr;
 };
 
 // An event to append; the store fills in position, version, time and hashes.
@@ -43,6 +50,10 @@ struct NewEvent {
   // store then only checks what that can still get wrong (see CheckWriterJson) instead
   // of parsing and re-serializing it.
   bool written_by_writer = false;
+  // Optional: `data` parsed (json::Parse of exactly `data`), passed on to the commit
+  // listener with the committed event. Parsing on the producer's thread keeps it off
+  // the store's single writer thread.
+  std::shared_ptr<const json::Document> parsed_data = nullptr;
 };
 
 // Events appended atomically to one stream.

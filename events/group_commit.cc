@@ -190,6 +190,7 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
       e.request_id = r.request_id;
       e.causation = n.causation;
       e.data = std::move(n.data);
+      e.parsed_data = std::move(n.parsed_data);
       e.prev_hash = org->second.hash;
       // Encoded once: the hash covers the canonical bytes, which then become the
       // stored line in place.

@@ -74,11 +74,12 @@ bool Matches(const core::WorkflowState& s, const WorkflowListQuery& q,
 // Folds an event into `state`; returns a version record when one was made.
 StatusOr<std::optional<core::VersionRecord>> Fold(core::WorkflowState& state,
                                                   const events::Event& e) {
+  core::EventMeta meta{e.position, e.stream_version, e.at_ms, e.actor};
+  if (e.parsed_data) return core::EvolveWorkflow(state, e.type, *e.parsed_data, meta);
   auto data = json::Parse(e.data);
   if (!data.ok()) {
     return DataLoss("event " + std::to_string(e.position) + " has unreadable data");
   }
-  core::EventMeta meta{e.position, e.stream_version, e.at_ms, e.actor};
   return core::EvolveWorkflow(state, e.type, *data, meta);
 }
 

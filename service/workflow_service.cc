@@ -45,9 +45,15 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
   request.org = caller.org;
   request.actor = caller.actor;
   request.request_id = caller.request_id;
-  // core writes event data with json::Serialize from parsed documents.
+  // core writes event data with json::Serialize from parsed documents. Parsed once
+  // more here, on the caller's thread, so that the projection folds it without
+  // parsing on the store's writer thread.
   for (auto& e : *decided) {
-    request.events.push_back({std::move(e.type), 1, std::move(e.data), {}, true});
+    auto parsed = json::Parse(e.data);
+    if (!parsed.ok()) return reply(Internal("decided event data does not parse: " +
+                                            parsed.status().message()));
+    request.events.push_back({std::move(e.type), 1, std::move(e.data), {}, true,
+                              std::make_shared<const json::Document>(std::move(*parsed))});
   }
 
   // The stream version this command's events end at: the view must be exactly that.

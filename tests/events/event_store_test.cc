@@ -403,6 +403,23 @@ TEST_F(EventStoreTest, CommitListenerRunsBeforeTheCallback) {
   EXPECT_EQ(seen.get(), (std::vector<Position>{1, 2, 3}));
 }
 
+TEST_F(EventStoreTest, ParsedDataReachesTheListenerButIsNotStored) {
+  StatusOr<json::Document> doc = json::Parse(R"({"i":0})");
+  ASSERT_TRUE(doc.ok());
+  auto parsed = std::make_shared<const json::Document>(std::move(*doc));
+  std::promise<std::shared_ptr<const json::Document>> seen;
+  store().SetCommitListener(
+      [&](std::span<const Event> events) { seen.set_value(events[0].parsed_data); });
+  AppendRequest r = Request("workflow-x", kNoStream);
+  r.events[0].parsed_data = parsed;
+  MustAppend(std::move(r));
+  EXPECT_EQ(seen.get_future().get(), parsed);  // the producer's document, not a copy
+  StatusOr<Event> stored = store().ReadAt(1);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->data, R"({"i":0})");
+  EXPECT_EQ(stored->parsed_data, nullptr);
+}
+
 TEST_F(EventStoreTest, AppendFromTheWriterThreadFailsInsteadOfDeadlocking) {
   std::promise<Status> nested;
   std::atomic<bool> once{false};
