@@ -83,10 +83,12 @@ void RocksEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
     if (done) done(std::move(prepared));
     return;
   }
+  Pending pending{std::move(request), std::move(done)};
+  PreRead(pending);
   {
     std::lock_guard<std::mutex> lock(queue_mu_);
     if (!stopping_) {
-      queue_.push_back(Pending{std::move(request), std::move(done)});
+      queue_.push_back(std::move(pending));
       queue_cv_.notify_one();
       return;
     }
@@ -115,16 +117,33 @@ void RocksEventStore::WriterLoop() {
   }
 }
 
-StatusOr<Version> RocksEventStore::CommittedVersion(std::string_view stream) {
+void RocksEventStore::PreRead(Pending& pending) {
+  if (pending.request.expected_version != kNoStream) return;
+  // The epoch first: a clear after this load makes the writer read again.
+  pending.preread_epoch = stream_cache_epoch_.load(std::memory_order_acquire);
+  StatusOr<Version> version = ReadStreamVersion(pending.request.stream);
+  if (version.ok()) pending.preread = *version;
+}
+
+StatusOr<Version> RocksEventStore::CommittedVersion(const Pending& pending) {
+  const std::string& stream = pending.request.stream;
   auto it = stream_versions_.find(stream);
   if (it != stream_versions_.end()) return it->second;
-  StatusOr<Version> version = ReadStreamVersion(stream);
+  // Not in the cache: no commit of this stream happened since the pre-read, unless
+  // the cache was emptied meanwhile.
+  const bool preread_valid =
+      pending.preread && pending.preread_epoch == stream_cache_epoch_.load(std::memory_order_relaxed);
+  StatusOr<Version> version =
+      preread_valid ? StatusOr<Version>(*pending.preread) : ReadStreamVersion(stream);
   if (version.ok()) stream_versions_.emplace(stream, *version);
   return version;
 }
 
 void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
-  if (stream_versions_.size() > options_.max_cached_streams) stream_versions_.clear();
+  if (stream_versions_.size() > options_.max_cached_streams) {
+    stream_versions_.clear();
+    stream_cache_epoch_.fetch_add(1, std::memory_order_release);
+  }
 
   size_t group_events = 0;
   size_t group_bytes = 0;
@@ -155,7 +174,7 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
     if (auto p = pending_versions.find(r.stream); p != pending_versions.end()) {
       current = p->second;
     } else {
-      StatusOr<Version> version = CommittedVersion(r.stream);
+      StatusOr<Version> version = CommittedVersion(group[i]);
       if (!version.ok()) {
         results[i] = version.status();
         continue;

@@ -70,6 +70,9 @@ class RocksEventStore final : public EventStore {
   struct Pending {
     AppendRequest request;
     AppendCallback done;
+    // A new stream's version as read on the caller's thread (see PreRead).
+    std::optional<Version> preread = std::nullopt;
+    uint64_t preread_epoch = 0;
   };
 
   void WriterLoop();
@@ -80,8 +83,14 @@ class RocksEventStore final : public EventStore {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
-  // Current version of `stream` as committed (cache, else disk); writer thread only.
-  StatusOr<Version> CommittedVersion(std::string_view stream);
+  // Current version of `stream` as committed (cache, else the caller's pre-read when
+  // still valid, else disk); writer thread only.
+  StatusOr<Version> CommittedVersion(const Pending& pending);
+  // For an append that creates its stream (kNoStream), reads the stream's version on
+  // the caller's thread so that the writer need not: every creation misses the cache.
+  // The value stays valid while the cache has not been emptied since (the epoch), as
+  // every commit after the read puts the stream into the cache.
+  void PreRead(Pending& pending);
   // The stream's head record: its version, 0 when it has none. Thread-safe.
   StatusOr<Version> ReadStreamVersion(std::string_view stream);
   StatusOr<Event> ReadEvent(Position position, const rocksdb::ReadOptions& options);
@@ -117,6 +126,7 @@ class RocksEventStore final : public EventStore {
   Position last_position_ = 0;
   int64_t last_at_ms_ = 0;
   std::unordered_map<std::string, Version, StringHash, std::equal_to<>> stream_versions_;
+  std::atomic<uint64_t> stream_cache_epoch_{0};  // written by the writer: +1 per clear
   std::map<std::string, ChainHead, std::less<>> org_heads_;
   std::atomic<int> fail_writes_{0};
 };

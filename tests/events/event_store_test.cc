@@ -610,6 +610,42 @@ TEST_F(EventStoreTest, ExpectedVersionsAreExactFromTheHeadRecords) {
   }
 }
 
+// Creations read their stream's version before queueing; the writer trusts that read
+// only while the stream cache was not emptied since. Racing creators of the same new
+// streams, with the cache kept and with it emptied before every group.
+TEST_F(EventStoreTest, RacingCreatorsOfNewStreamsOneWinsEachWhateverTheCache) {
+  for (size_t max_cached : {size_t{100'000}, size_t{0}}) {
+    SCOPED_TRACE(max_cached);
+    StorageOptions options;
+    options.max_cached_streams = max_cached;
+    Open(options);
+    constexpr int kThreads = 8;
+    constexpr int kStreams = 50;
+    std::latch start(kThreads);
+    std::atomic<int> wins{0}, conflicts{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        start.arrive_and_wait();
+        for (int i = 0; i < kStreams; ++i) {
+          std::string stream = "workflow-new" + std::to_string(max_cached) + "-" + std::to_string(i);
+          StatusOr<AppendResult> r = store().Append(Request(stream, kNoStream));
+          if (r.ok()) ++wins;
+          if (r.status().code() == StatusCode::kConflict) ++conflicts;
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), kStreams);
+    EXPECT_EQ(conflicts.load(), (kThreads - 1) * kStreams);
+    for (int i = 0; i < kStreams; ++i) {
+      EXPECT_EQ(*store().StreamVersion("workflow-new" + std::to_string(max_cached) + "-" +
+                                       std::to_string(i)),
+                1u);
+    }
+  }
+}
+
 TEST_F(EventStoreTest, Format1DirectoryGetsStreamHeadsBackfilled) {
   // Names that sort next to each other, with and without shared prefixes.
   const std::vector<std::string> names = {"a", "a-b", std::string("a", 2), "b", "ab",
