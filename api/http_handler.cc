@@ -63,8 +63,7 @@ void HttpHandler::onInput(const char* buffer, size_t len,
     if (!parser->feed(buffer, len)) {
       parser->reset();
       Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-      response.headers().add<Header::Connection>(ConnectionControl::Close);
-      Responder(std::move(response), NewRequestId())
+      Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
           .SendError(TooLarge("Request body is larger than " +
                               std::to_string(max_body_bytes_) + " bytes")
                          .WithReason("payload_too_large"));
@@ -74,22 +73,19 @@ void HttpHandler::onInput(const char* buffer, size_t len,
     if (state == Pistache::Http::Private::State::Done) {
       Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
       request.copyAddress(peer->address());
-      response.headers().add<Header::Connection>(ConnectionFor(request));
       peer->setIdle(false);
       onRequest(request, std::move(response));
       parser->reset();
     }
   } catch (const Pistache::Http::HttpError& err) {
     Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-    response.headers().add<Header::Connection>(ConnectionControl::Close);
-    Responder(std::move(response), NewRequestId())
+    Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
         .SendError(InvalidArgument(std::string("Malformed HTTP request: ") + err.reason())
                        .WithReason("bad_request"));
     parser->reset();
   } catch (const std::exception& e) {
     Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-    response.headers().add<Header::Connection>(ConnectionControl::Close);
-    Responder(std::move(response), NewRequestId())
+    Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
         .SendError(Internal(e.what()));
     parser->reset();
   }
@@ -97,7 +93,9 @@ void HttpHandler::onInput(const char* buffer, size_t len,
 
 void HttpHandler::onRequest(const Pistache::Http::Request& request,
                             Pistache::Http::ResponseWriter writer) {
-  auto responder = std::make_shared<Responder>(std::move(writer), RequestIdOf(request));
+  auto responder =
+      std::make_shared<Responder>(std::move(writer), RequestIdOf(request), request.version(),
+                                  ConnectionFor(request) == ConnectionControl::KeepAlive);
   try {
     Router::Match match = router_->Find(request.method(), request.resource());
     if (match.route == nullptr) {

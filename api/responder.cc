@@ -52,25 +52,44 @@ std::string ErrorEnvelope(const Status& status, std::string_view request_id) {
 
 namespace {
 
-// Parsed once: MediaType::fromString per response showed up in GET profiles.
-const Pistache::Http::Mime::MediaType& JsonMediaType() {
-  static const Pistache::Http::Mime::MediaType json = MIME(Application, Json);
-  return json;
+constexpr std::string_view kJson = "application/json";
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  const size_t start = out.size();
+  out.append(value);
+  // A line break in a value would end the header early (and let it forge others).
+  for (size_t i = start; i < out.size(); ++i) {
+    if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
+  }
+  out.append("\r\n");
 }
 
 }  // namespace
 
-void Responder::Finish(Code code, const std::string& body,
-                       const Pistache::Http::Mime::MediaType& mime) {
-  auto& headers = writer_.headers();
-  headers.add(std::make_shared<NamedHeader>("X-Request-Id", request_id_));
-  for (auto& [name, value] : extra_headers_) {
-    headers.add(std::make_shared<NamedHeader>(name, value));
-  }
+void Responder::Finish(Code code, std::string_view body, std::string_view content_type) {
+  std::string out;
+  out.reserve(body.size() + 192 + request_id_.size());
+  out.append(Pistache::Http::versionString(version_))
+      .append(" ")
+      .append(std::to_string(static_cast<int>(code)))
+      .append(" ")
+      .append(Pistache::Http::codeString(code))
+      .append("\r\n");
+  AppendHeader(out, "Content-Type", content_type);
+  AppendHeader(out, "X-Request-Id", request_id_);
+  for (const auto& [name, value] : extra_headers_) AppendHeader(out, name, value);
+  AppendHeader(out, "Connection", keep_alive_ ? "Keep-Alive" : "Close");
+  AppendHeader(out, "Content-Length", std::to_string(body.size()));
+  out.append("\r\n").append(body);
+  auto peer = writer_.getPeer();
+  if (!peer) return;  // the client went away; nothing left to answer
   try {
-    writer_.send(code, body, mime);
+    // As ResponseWriter::send does: the connection has no request in progress.
+    peer->setIdle(true);
+    const size_t size = out.size();
+    peer->send(Pistache::RawBuffer(std::move(out), size));
   } catch (const std::exception& e) {
-    // The client went away; nothing left to answer.
     std::fprintf(stderr, "response not sent (%s): %s\n", request_id_.c_str(), e.what());
   }
 }
@@ -88,17 +107,17 @@ int Responder::DetachSocket() {
 
 void Responder::SendJson(Code code, const json::Value& body) {
   if (!Claim()) return;
-  Finish(code, json::Serialize(body), JsonMediaType());
+  Finish(code, json::Serialize(body), kJson);
 }
 
 void Responder::SendJsonText(Code code, const std::string& body) {
   if (!Claim()) return;
-  Finish(code, body, JsonMediaType());
+  Finish(code, body, kJson);
 }
 
 void Responder::SendText(Code code, const std::string& body, const std::string& mime) {
   if (!Claim()) return;
-  Finish(code, body, Pistache::Http::Mime::MediaType::fromString(mime));
+  Finish(code, body, mime);
 }
 
 void Responder::SendError(const Status& status, std::optional<Code> override_code) {
@@ -108,7 +127,7 @@ void Responder::SendError(const Status& status, std::optional<Code> override_cod
     std::fprintf(stderr, "internal error (%s): %s\n", request_id_.c_str(),
                  status.ToString().c_str());
   }
-  Finish(code, ErrorEnvelope(status, request_id_), JsonMediaType());
+  Finish(code, ErrorEnvelope(status, request_id_), kJson);
 }
 
 }  // namespace ledgerflow::api
