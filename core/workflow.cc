@@ -189,22 +189,32 @@ StatusOr<std::vector<PendingEvent>> DecideCreate(const CreateWorkflow& c,
   }
   if (c.tags.size() > kMaxTags) return InvalidArgument("too many tags");
 
-  rapidjson::StringBuffer b;
-  Writer w(b);
-  w.StartObject();
-  StrField(w, "id", c.id);
-  StrField(w, "name", name);
-  StrField(w, "description", c.description);
-  StrField(w, "project_id", c.project_id);
-  StrField(w, "trigger_type", c.trigger_type);
-  Key(w, "tags");
-  Tags(w, c.tags);
-  StrField(w, "status", c.status);
-  Key(w, "definition");
-  c.definition->Accept(w);
-  StrField(w, "change_summary", c.change_summary.empty() ? "Created" : c.change_summary);
-  w.EndObject();
-  return std::vector<PendingEvent>{{std::string(kWorkflowCreated), Done(b)}};
+  // Built as a document, then written: the projection folds the document rather
+  // than parsing the text again.
+  auto doc = std::make_shared<json::Document>();
+  doc->SetObject();
+  auto& alloc = doc->GetAllocator();
+  auto text = [&](std::string_view s) {
+    return json::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), alloc);
+  };
+  auto add = [&](const char* key, json::Value value) {
+    doc->AddMember(rapidjson::StringRef(key), value, alloc);
+  };
+  add("id", text(c.id));
+  add("name", text(name));
+  add("description", text(c.description));
+  add("project_id", text(c.project_id));
+  add("trigger_type", text(c.trigger_type));
+  json::Value tags(rapidjson::kArrayType);
+  for (const auto& t : c.tags) tags.PushBack(text(t), alloc);
+  add("tags", std::move(tags));
+  add("status", text(c.status));
+  add("definition", json::Value(*c.definition, alloc));
+  add("change_summary", text(c.change_summary.empty() ? "Created" : c.change_summary));
+  std::string data = json::Serialize(*doc);
+  std::vector<PendingEvent> out;
+  out.push_back({std::string(kWorkflowCreated), std::move(data), std::move(doc)});
+  return out;
 }
 
 StatusOr<std::vector<PendingEvent>> DecideUpdate(const WorkflowState& state,

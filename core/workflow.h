@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ std::optional<VersionRecord> EvolveWorkflow(WorkflowState& state, std::string_vi
 struct PendingEvent {
   std::string type;
   std::string data;  // compact JSON object
+  // `data` as a document, when the decision built one (creations): saves parsing it
+  // again for the projection. Serializes to exactly `data`.
+  std::shared_ptr<const json::Document> parsed = nullptr;
 };
 
 struct CreateWorkflow {

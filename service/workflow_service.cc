@@ -45,15 +45,20 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
   request.org = caller.org;
   request.actor = caller.actor;
   request.request_id = caller.request_id;
-  // core writes event data with json::Serialize from parsed documents. Parsed once
-  // more here, on the caller's thread, so that the projection folds it without
-  // parsing on the store's writer thread.
+  // core writes event data with json::Serialize from parsed documents. The projection
+  // folds the document (core's, else parsed here, on the caller's thread) so that it
+  // does not parse on the store's writer thread.
   for (auto& e : *decided) {
-    auto parsed = json::Parse(e.data);
-    if (!parsed.ok()) return reply(Internal("decided event data does not parse: " +
-                                            parsed.status().message()));
-    request.events.push_back({std::move(e.type), 1, std::move(e.data), {}, true,
-                              std::make_shared<const json::Document>(std::move(*parsed))});
+    std::shared_ptr<const json::Document> parsed = std::move(e.parsed);
+    if (!parsed) {
+      auto doc = json::Parse(e.data);
+      if (!doc.ok()) {
+        return reply(Internal("decided event data does not parse: " + doc.status().message()));
+      }
+      parsed = std::make_shared<const json::Document>(std::move(*doc));
+    }
+    request.events.push_back(
+        {std::move(e.type), 1, std::move(e.data), {}, true, std::move(parsed)});
   }
 
   // The stream version this command's events end at: the view must be exactly that.

@@ -60,6 +60,21 @@ TEST(WorkflowTest, CreateIsOneEventAndFoldsToVersionOne) {
   EXPECT_TRUE(Json(versions[0].definition) == def);
 }
 
+TEST(WorkflowTest, CreateHandsOverTheDocumentItsDataWasWrittenFrom) {
+  auto def = Json(R"({"name":"wf \u00e9","steps":[{"id":"a","type":"agent_task","config":{"n":1.5,"big":12345678901234}}]})");
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  c.tags = {"x", "y"};
+  c.description = "line\nbreak \"quoted\"";
+  auto events = DecideCreate(c, {});
+  ASSERT_TRUE(events.ok());
+  const PendingEvent& e = (*events)[0];
+  ASSERT_NE(e.parsed, nullptr);
+  EXPECT_EQ(json::Serialize(*e.parsed), e.data);
+  EXPECT_TRUE(*e.parsed == Json(e.data));
+}
+
 TEST(WorkflowTest, CreateRefusesInvalidDefinitionWithDetails) {
   auto def = Json(R"({"name":"wf","steps":[{"id":"a","type":"agent_task","depends_on":["z"]}]})");
   CreateWorkflow c;
