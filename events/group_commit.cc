@@ -167,12 +167,16 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
   Position head = last_position_;
   const int64_t at = std::max(options_.clock ? options_.clock() : SystemNowMs(), last_at_ms_);
   Status batch_status;
+  // Requests refused because of an earlier request of this group: if the group's write
+  // fails, that request never happened, so their refusal does not hold either.
+  std::vector<bool> refused_by_group(group.size(), false);
 
   for (size_t i = 0; i < group.size() && batch_status.ok(); ++i) {
     AppendRequest& r = group[i].request;
     Version current;
     if (auto p = pending_versions.find(r.stream); p != pending_versions.end()) {
       current = p->second;
+      refused_by_group[i] = true;  // (only read when the request is refused below)
     } else {
       StatusOr<Version> version = CommittedVersion(group[i]);
       if (!version.ok()) {
@@ -264,9 +268,14 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
       batch_status = FromRocks(db_->Write(write_options, &batch), "append");
     }
     if (!batch_status.ok()) {
-      // Nothing of the group is durable: every request fails, the caches stay as they were.
+      // Nothing of the group is durable: every request that was to be written fails,
+      // the caches stay as they were. A refusal because of the committed state (a
+      // version conflict) still stands; one because of an earlier request of the group
+      // fails like that request.
       Status failed = Internal(batch_status.message());
-      for (auto& r : results) r = failed;
+      for (size_t i = 0; i < results.size(); ++i) {
+        if (!results[i] || results[i]->ok() || refused_by_group[i]) results[i] = failed;
+      }
       committed.clear();
     } else {
       for (const auto& [stream, version] : pending_versions) {

@@ -65,6 +65,36 @@ class EventStoreTest : public ::testing::Test {
     return result.ok() ? *result : AppendResult{};
   }
 
+  // Appends `blocker`, holds the writer inside the commit listener once it is written,
+  // then runs `while_held` (which queues appends: they form the next group) and lets
+  // the writer go. Returns every append's outcome, the blocker's first.
+  using Enqueue = std::function<void(AppendRequest)>;
+  std::vector<StatusOr<AppendResult>> InOneGroup(AppendRequest blocker,
+                                                 const std::function<void(Enqueue)>& while_held) {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> blocked_once{false};
+    store().SetCommitListener([&](std::span<const Event>) {
+      if (!blocked_once.exchange(true)) released.wait();
+    });
+    std::vector<std::future<StatusOr<AppendResult>>> done;
+    auto async = [&](AppendRequest r) {
+      auto promise = std::make_shared<std::promise<StatusOr<AppendResult>>>();
+      done.push_back(promise->get_future());
+      store().AppendAsync(std::move(r), [promise](StatusOr<AppendResult> res) {
+        promise->set_value(std::move(res));
+      });
+    };
+    const Position before = store().HeadPosition();
+    async(std::move(blocker));
+    while (store().HeadPosition() == before) std::this_thread::yield();  // in the listener
+    while_held(async);
+    release.set_value();
+    std::vector<StatusOr<AppendResult>> out;
+    for (auto& f : done) out.push_back(f.get());
+    return out;
+  }
+
   // Opens the closed database with the plain RocksDB API.
   std::unique_ptr<rocksdb::DB> OpenRaw(std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
     std::vector<std::string> names;
@@ -343,32 +373,16 @@ TEST_F(EventStoreTest, RacingTheSameExpectedVersionExactlyOneWins) {
   EXPECT_EQ(store().HeadPosition(), 1u);
 }
 
-// Holds the writer inside the commit listener so that the next appends form one group.
 TEST_F(EventStoreTest, ConflictingAppendsInOneGroupFirstWins) {
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> blocked_once{false};
-  store().SetCommitListener([&](std::span<const Event>) {
-    if (!blocked_once.exchange(true)) released.wait();
+  auto done = InOneGroup(Request("workflow-block", kNoStream), [](auto async) {
+    async(Request("workflow-x", kNoStream));
+    async(Request("workflow-x", kNoStream));
+    async(Request("workflow-x", 1));  // sees the first's pending version
   });
-  std::vector<std::future<StatusOr<AppendResult>>> done;
-  auto async = [&](AppendRequest r) {
-    auto promise = std::make_shared<std::promise<StatusOr<AppendResult>>>();
-    done.push_back(promise->get_future());
-    store().AppendAsync(std::move(r), [promise](StatusOr<AppendResult> res) {
-      promise->set_value(std::move(res));
-    });
-  };
-  async(Request("workflow-block", kNoStream));
-  while (store().HeadPosition() < 1) std::this_thread::yield();  // writer is in the listener
-  async(Request("workflow-x", kNoStream));
-  async(Request("workflow-x", kNoStream));
-  async(Request("workflow-x", 1));  // sees the first's pending version
-  release.set_value();
-  ASSERT_TRUE(done[0].get().ok());
-  StatusOr<AppendResult> first = done[1].get();
-  StatusOr<AppendResult> second = done[2].get();
-  StatusOr<AppendResult> third = done[3].get();
+  ASSERT_TRUE(done[0].ok());
+  StatusOr<AppendResult>& first = done[1];
+  StatusOr<AppendResult>& second = done[2];
+  StatusOr<AppendResult>& third = done[3];
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->first_position, 2u);
   EXPECT_EQ(second.status().code(), StatusCode::kConflict);
@@ -378,6 +392,27 @@ TEST_F(EventStoreTest, ConflictingAppendsInOneGroupFirstWins) {
   EXPECT_EQ(third->first_position, 3u);  // the rejected request took no position
   EXPECT_EQ(third->stream_version, 2u);
   EXPECT_EQ(*store().StreamVersion("workflow-x"), 2u);  // the group's last, from disk
+}
+
+// A group whose write fails: what was to be written fails (Internal), a request refused
+// because of an earlier one of the group fails with it (that request never happened),
+// and a conflict with the committed state stays a conflict.
+TEST_F(EventStoreTest, FailedGroupKeepsConflictsWithTheCommittedState) {
+  MustAppend(Request("workflow-x", kNoStream));
+  MustAppend(Request("workflow-y", kNoStream));
+  auto done = InOneGroup(Request("workflow-block", kNoStream), [&](auto async) {
+    dynamic_cast<internal::RocksEventStore&>(store()).FailWritesForTesting(1);
+    async(Request("workflow-x", 1));          // to be written: fails
+    async(Request("workflow-y", kNoStream));  // y is at 1: a conflict that stands
+    async(Request("workflow-x", 1));          // refused because of the first: fails with it
+  });
+  ASSERT_TRUE(done[0].ok());
+  EXPECT_EQ(done[1].status().code(), StatusCode::kInternal);
+  EXPECT_EQ(done[2].status().code(), StatusCode::kConflict);
+  EXPECT_EQ(done[2].status().message(), "stream workflow-y is at version 1, expected 0");
+  EXPECT_EQ(done[3].status().code(), StatusCode::kInternal);
+  EXPECT_EQ(*store().StreamVersion("workflow-x"), 1u);
+  EXPECT_EQ(MustAppend(Request("workflow-x", 1)).stream_version, 2u);
 }
 
 TEST_F(EventStoreTest, CommitListenerRunsBeforeTheCallback) {
