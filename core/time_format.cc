@@ -75,6 +75,23 @@ std::string FormatRfc3339Millis(int64_t ms) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   const int64_t sec = rem / 1000;
+  if (y >= 0 && y <= 9999) {
+    // Every rendered workflow carries two of these: digits by hand, not snprintf.
+    char out[] = "0000-00-00T00:00:00.000Z";
+    auto put = [&](size_t at, int64_t value, int width) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) {
+        out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, y, 4);
+    put(5, m, 2);
+    put(8, d, 2);
+    put(11, sec / 3600, 2);
+    put(14, sec / 60 % 60, 2);
+    put(17, sec % 60, 2);
+    put(20, rem % 1000, 3);
+    return std::string(out, 24);
+  }
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                 static_cast<long long>(y), m, d, static_cast<long long>(sec / 3600),
