@@ -92,6 +92,7 @@ class EventStoreTest : public ::testing::Test {
     release.set_value();
     std::vector<StatusOr<AppendResult>> out;
     for (auto& f : done) out.push_back(f.get());
+    store().SetCommitListener(nullptr);  // it refers to this frame's locals
     return out;
   }
 
