@@ -1,7 +1,8 @@
 // Internal to events/: the EventStore over the "events" and "streams" column families,
 // with group commit. Appends are queued; one writer thread takes everything queued (up
 // to max_batch_events), checks expected versions against an in-memory stream-head cache
-// (backed by the stream-head records of the meta family, read with a point Get),
+// (backed by the stream-head records of the meta family, read with a point Get; for a
+// stream being created, read on the appending thread before it queues),
 // assigns positions, time and per-org hash chains, writes one WriteBatch (events,
 // stream keys, stream heads, org heads) with one sync, then runs the commit listener
 // and the callbacks. Reads go straight to RocksDB.
