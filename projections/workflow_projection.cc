@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "core/workflow_codec.h"
@@ -57,6 +59,57 @@ std::string Lower(std::string_view s) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
+
+// A cheap necessary condition on a list entry's stored JSON, checked before decoding
+// it (a filtered list reads every entry of the org): each value a filter asks for
+// appears in the text quoted and escaped as the encoder writes it, and the q text
+// appears (ASCII case aside) unless it holds a character JSON escapes. An entry that
+// fails cannot match; the others are decoded and matched exactly.
+class ListPrefilter {
+ public:
+  explicit ListPrefilter(const WorkflowListQuery& q) {
+    for (const auto* value : {&q.status, &q.trigger_type, &q.tag, &q.project_id}) {
+      if (!*value) continue;
+      needles_.push_back(json::Serialize(json::Value(
+          rapidjson::StringRef((*value)->data(), static_cast<rapidjson::SizeType>((*value)->size())))));
+    }
+    if (q.q && !q.q->empty() && std::none_of(q.q->begin(), q.q->end(), [](char c) {
+          return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+        })) {
+      q_lower_ = Lower(*q.q);
+      q_search_.emplace(q_lower_.begin(), q_lower_.end(), LowerHash{}, LowerEqual{});
+    }
+  }
+  ListPrefilter(const ListPrefilter&) = delete;  // q_search_ points into q_lower_
+  ListPrefilter& operator=(const ListPrefilter&) = delete;
+
+  bool MayMatch(std::string_view stored) const {
+    for (const std::string& needle : needles_) {
+      if (stored.find(needle) == std::string_view::npos) return false;
+    }
+    if (q_search_ && std::search(stored.begin(), stored.end(), *q_search_) == stored.end()) {
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  static char LowerChar(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  struct LowerHash {
+    size_t operator()(char c) const { return static_cast<unsigned char>(LowerChar(c)); }
+  };
+  struct LowerEqual {
+    bool operator()(char a, char b) const { return LowerChar(a) == LowerChar(b); }
+  };
+
+  std::vector<std::string> needles_;
+  std::string q_lower_;
+  std::optional<std::boyer_moore_horspool_searcher<std::string::const_iterator, LowerHash,
+                                                   LowerEqual>>
+      q_search_;
+};
 
 bool Matches(const core::WorkflowState& s, const WorkflowListQuery& q,
              const std::string& q_lower) {
@@ -280,6 +333,7 @@ StatusOr<WorkflowList> WorkflowProjection::List(std::string_view org,
     if (query.offset >= out.total || query.limit == 0) return out;
   }
   std::string q_lower = query.q ? Lower(*query.q) : std::string();
+  const ListPrefilter prefilter(query);
   size_t seen = 0;
   Status decode_status;
   Status scan = kv_.Scan(ListPrefix(org), "", [&](std::string_view, std::string_view value) {
@@ -287,6 +341,7 @@ StatusOr<WorkflowList> WorkflowProjection::List(std::string_view org,
       ++seen;
       return true;
     }
+    if (!unfiltered && !prefilter.MayMatch(value)) return true;
     auto state = core::DecodeWorkflowState(value);
     if (!state.ok()) {
       decode_status = state.status();

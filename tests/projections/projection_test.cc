@@ -2,6 +2,7 @@
 // projection that fell behind the log catches up from its checkpoint.
 #include <future>
 #include <map>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -176,6 +177,67 @@ TEST_F(ProjectionTest, ListsAreScopedToTheOrg) {
   EXPECT_EQ(acme->total, 2u);
   EXPECT_EQ(globex->total, 1u);
   EXPECT_EQ(globex->workflows[0].name, "z");
+}
+
+// Filtered lists skip entries whose stored text cannot match before decoding them;
+// values that JSON escapes, ASCII case and text in other fields must not fool that.
+TEST_F(ProjectionTest, FilteredListsFindValuesThatJsonEscapes) {
+  auto create = [&](const std::string& name, const std::string& description,
+                    std::vector<std::string> tags) {
+    service::CreateWorkflowInput input;
+    input.definition = Json(Def("d"));
+    input.name = name;
+    input.description = description;
+    input.tags = std::move(tags);
+    auto r = Await([&](service::WorkflowReply reply) {
+      ledger_->workflows().Create(Caller(), std::move(input), reply);
+    });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->id : "";
+  };
+  std::string quoted = create("Nightly \"ETL\" Job", "first line\nSecond Line", {"say \"hi\""});
+  std::string plain = create("plain", "nothing here", {"odd", "été"});
+  std::string back = create("back\\slash", "", {"a\\b"});
+  ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
+                ledger_->workflows().SetStatus(Caller(), plain, "paused", reply);
+              }).ok());
+
+  auto ids = [&](projections::WorkflowListQuery q) {
+    auto list = ledger_->workflows().List(Caller(), q);
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    std::set<std::string> out;
+    if (!list.ok()) return out;
+    for (const auto& w : list->workflows) out.insert(w.id);
+    EXPECT_EQ(list->total, out.size());
+    return out;
+  };
+  using Ids = std::set<std::string>;
+  projections::WorkflowListQuery q;
+  q.tag = "say \"hi\"";
+  EXPECT_EQ(ids(q), Ids{quoted});
+  q = {};
+  q.tag = "a\\b";
+  EXPECT_EQ(ids(q), Ids{back});
+  q = {};
+  q.tag = "été";
+  EXPECT_EQ(ids(q), Ids{plain});
+  for (const char* text : {"etl", "ETL", "\"etl\"", "ly \"e", "second line", "SLASH", "k\\s"}) {
+    q = {};
+    q.q = text;
+    EXPECT_EQ(ids(q), (std::string(text) == "SLASH" || std::string(text) == "k\\s" ? Ids{back}
+                                                                                    : Ids{quoted}))
+        << text;
+  }
+  q = {};
+  q.status = "paused";
+  EXPECT_EQ(ids(q), Ids{plain});
+  q.tag = "odd";
+  EXPECT_EQ(ids(q), Ids{plain});
+  q.tag = "say \"hi\"";
+  EXPECT_EQ(ids(q), Ids{});
+  q = {};
+  q.q = "odd";  // only a tag holds it: q looks at name and description
+  EXPECT_EQ(ids(q), Ids{});
 }
 
 }  // namespace
