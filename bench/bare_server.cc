@@ -5,19 +5,33 @@
 // Ledgerflow's throughput is reported as a ratio to this server's, measured in the
 // same run on the same machine.
 //
+// With --group-commit-dir DIR, POST /bare is durable the least costly way there is:
+// the handler queues its ResponseWriter with the parsed body, and one writer thread
+// appends every queued body to RocksDB (DIR, default options) in one synced
+// WriteBatch, then answers each (PITFALLS.md's "durable POST" row). No ids, no
+// validation, no hash chain, no read models: what group commit alone costs with this
+// Pistache and this RocksDB, the floor under a durable create.
+//
 //   bare_server [--port P] [--host H] [--threads N] [--max-body-bytes N]
+//               [--group-commit-dir DIR]
 // Prints "listening on PORT" once it accepts connections; stops on SIGINT/SIGTERM.
 #include <pistache/endpoint.h>
 #include <pistache/http.h>
 #include <pistache/peer.h>
 #include <rapidjson/document.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -33,6 +47,93 @@ ConnectionControl ConnectionFor(const Pistache::Http::Request& request) {
   return request.version() == Pistache::Http::Version::Http11 ? ConnectionControl::KeepAlive
                                                               : ConnectionControl::Close;
 }
+
+// The writer of --group-commit-dir: one thread, one synced WriteBatch per group.
+class GroupCommitLog {
+ public:
+  explicit GroupCommitLog(const std::string& dir) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
+    if (!s.ok()) {
+      std::fprintf(stderr, "bare_server: open %s: %s\n", dir.c_str(), s.ToString().c_str());
+      std::exit(1);
+    }
+    db_.reset(db);
+    writer_ = std::thread([this] { Run(); });
+  }
+  ~GroupCommitLog() { Stop(); }
+
+  void Append(std::string body, Pistache::Http::ResponseWriter response) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(Pending{std::move(body), std::move(response)});
+        cv_.notify_one();
+        return;
+      }
+    }
+    response.send(Code::Service_Unavailable, R"({"error":"stopping"})", MIME(Application, Json));
+  }
+
+  // Answers everything queued, then stops the writer.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (writer_.joinable()) writer_.join();
+  }
+
+ private:
+  struct Pending {
+    std::string body;
+    Pistache::Http::ResponseWriter response;
+  };
+
+  void Run() {
+    std::vector<Pending> group;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        group.swap(queue_);
+      }
+      rocksdb::WriteBatch batch;
+      for (const Pending& p : group) {
+        char key[8];
+        ++last_key_;
+        for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(last_key_ >> (56 - 8 * i));
+        batch.Put(rocksdb::Slice(key, sizeof key), p.body);
+      }
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      const bool ok = db_->Write(sync, &batch).ok();
+      for (Pending& p : group) {
+        if (ok) {
+          p.response.send(Code::Created, R"({"id":"bare_1"})", MIME(Application, Json));
+        } else {
+          p.response.send(Code::Internal_Server_Error, R"({"error":"write failed"})",
+                          MIME(Application, Json));
+        }
+      }
+      group.clear();
+    }
+  }
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Pending> queue_;
+  bool stopping_ = false;
+  uint64_t last_key_ = 0;
+  std::thread writer_;
+};
+
+GroupCommitLog* group_commit = nullptr;  // set by --group-commit-dir
 
 class BareHandler : public Pistache::Http::Handler {
  public:
@@ -55,6 +156,10 @@ class BareHandler : public Pistache::Http::Handler {
       doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
       if (doc.HasParseError() || !doc.IsObject()) {
         response.send(Code::Bad_Request, R"({"error":"invalid json"})", json);
+        return;
+      }
+      if (group_commit != nullptr) {
+        group_commit->Append(body, std::move(response));
         return;
       }
       std::string answer = R"({"id":"bare_1","members":)";
@@ -103,7 +208,8 @@ class BareHandler : public Pistache::Http::Handler {
 
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
-               "usage: bare_server [--port P] [--host H] [--threads N] [--max-body-bytes N]\n");
+               "usage: bare_server [--port P] [--host H] [--threads N] [--max-body-bytes N]\n"
+               "                   [--group-commit-dir DIR]\n");
   std::exit(2);
 }
 
@@ -114,6 +220,7 @@ int main(int argc, char** argv) {
   int port = 0;
   int threads = 2;
   size_t max_body_bytes = 1024 * 1024;
+  std::string group_commit_dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) Usage();
@@ -126,6 +233,8 @@ int main(int argc, char** argv) {
       threads = std::atoi(value);
     } else if (arg == "--max-body-bytes") {
       max_body_bytes = static_cast<size_t>(std::atoll(value));
+    } else if (arg == "--group-commit-dir") {
+      group_commit_dir = value;
     } else {
       Usage();
     }
@@ -138,6 +247,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<GroupCommitLog> log;
+  if (!group_commit_dir.empty()) {
+    log = std::make_unique<GroupCommitLog>(group_commit_dir);
+    group_commit = log.get();
+  }
 
   Pistache::Address address(host, Pistache::Port(static_cast<uint16_t>(port)));
   Pistache::Http::Endpoint endpoint(address);
@@ -153,6 +268,7 @@ int main(int argc, char** argv) {
 
   int sig = 0;
   sigwait(&signals, &sig);
+  if (log) log->Stop();
   endpoint.shutdown();
   return 0;
 }

@@ -2,7 +2,10 @@
 # HTTP load benchmark: Ledgerflow's durable workflow creates and its GETs, each beside
 # a bare Pistache route measured in the same run (bench/bare_server.cc: same Pistache,
 # same thread count, same keep-alive fix, no routing/auth/storage). Reports req/s,
-# latency percentiles and the ratios ledgerflow / bare.
+# latency percentiles and the ratios ledgerflow / bare. A third server measures the
+# floor under a durable create: the bare POST made durable by group commit alone
+# (bare_server --group-commit-dir: one writer, one synced WriteBatch per group, no
+# other work), reported as its own ratio to the bare POST and as ledgerflow / floor.
 #
 #   bench/load.sh [BUILD_DIR]        (default: $BUILD_DIR or build-bench; built beforehand
 #                                     with -DLEDGERFLOW_BUILD_BENCH=ON)
@@ -89,6 +92,12 @@ PIDS+=("$BARE_PID")
 wait_for_line "$WORK/bare.log" '^listening on [0-9]+' "$BARE_PID"
 BARE_PORT=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$WORK/bare.log" | head -1)
 
+"$BARE" --port 0 --threads "$SERVER_THREADS" --group-commit-dir "$WORK/floor" >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!
+PIDS+=("$FLOOR_PID")
+wait_for_line "$WORK/floor.log" '^listening on [0-9]+' "$FLOOR_PID"
+FLOOR_PORT=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$WORK/floor.log" | head -1)
+
 "$LEDGERFLOW" serve --data-dir "$WORK/data" --port 0 --threads "$SERVER_THREADS" \
   >"$WORK/ledgerflow.log" 2>&1 &
 LF_PID=$!
@@ -97,7 +106,8 @@ wait_for_line "$WORK/ledgerflow.log" 'listening on http://[^:]+:[0-9]+' "$LF_PID
 LF_PORT=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$WORK/ledgerflow.log" | head -1)
 KEY=$(awk '/Owner API key/ {getline; gsub(/ /, ""); print; exit}' "$WORK/ledgerflow.log")
 [[ "$KEY" = lf_* ]] || { echo "load.sh: no owner key in the server output" >&2; cat "$WORK/ledgerflow.log" >&2; exit 1; }
-echo "bare_server pid $BARE_PID port $BARE_PORT; ledgerflow pid $LF_PID port $LF_PORT"
+echo "bare_server pid $BARE_PID port $BARE_PORT; group-commit floor pid $FLOOR_PID port" \
+     "$FLOOR_PORT; ledgerflow pid $LF_PID port $LF_PORT"
 
 echo "== creating $GET_IDS workflows for the GET runs"
 create_one() {  # prints the new workflow's id
@@ -138,13 +148,14 @@ declare -A TARGET_ARGS=(
   [bare_get]="get.lua $BARE_PORT LOAD_PATH=/bare LOAD_IDS= LOAD_KEY="
   [lf_get]="get.lua $LF_PORT LOAD_PATH=/api/workflows/ LOAD_IDS=$WORK/ids.txt LOAD_KEY=$KEY"
   [bare_post]="post.lua $BARE_PORT LOAD_PATH=/bare LOAD_KEY="
+  [floor_post]="post.lua $FLOOR_PORT LOAD_PATH=/bare LOAD_KEY="
   [lf_post]="post.lua $LF_PORT LOAD_PATH=/api/workflows LOAD_KEY=$KEY"
 )
-ORDER=(bare_get lf_get bare_post lf_post)
+ORDER=(bare_get lf_get bare_post floor_post lf_post)
 
 check_alive() {
   local pid
-  for pid in "$BARE_PID" "$LF_PID"; do
+  for pid in "$BARE_PID" "$FLOOR_PID" "$LF_PID"; do
     kill -0 "$pid" 2>/dev/null || { echo "load.sh: server pid $pid died; see $WORK (KEEP_TMP=1)" >&2; KEEP_TMP=1; exit 1; }
   done
 }
@@ -164,7 +175,7 @@ if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
   check_alive
 fi
 
-declare -a POST_RATIOS=() GET_RATIOS=()
+declare -a POST_RATIOS=() GET_RATIOS=() FLOOR_RATIOS=() OVER_FLOOR_RATIOS=()
 printf '\n%-6s %-10s %10s %9s %9s %9s %8s %7s %9s\n' round target req/s p50_ms p99_ms max_ms non2xx sockerr catalog
 for round in $(seq 1 "$ROUNDS"); do
   declare -A RPS=()
@@ -184,13 +195,18 @@ for round in $(seq 1 "$ROUNDS"); do
   done
   POST_RATIOS+=("$(awk -v a="${RPS[lf_post]}" -v b="${RPS[bare_post]}" 'BEGIN {printf "%.2f", a/b}')")
   GET_RATIOS+=("$(awk -v a="${RPS[lf_get]}" -v b="${RPS[bare_get]}" 'BEGIN {printf "%.2f", a/b}')")
+  FLOOR_RATIOS+=("$(awk -v a="${RPS[floor_post]}" -v b="${RPS[bare_post]}" 'BEGIN {printf "%.2f", a/b}')")
+  OVER_FLOOR_RATIOS+=("$(awk -v a="${RPS[lf_post]}" -v b="${RPS[floor_post]}" 'BEGIN {printf "%.2f", a/b}')")
   echo "round $round: durable POST /api/workflows = ${POST_RATIOS[-1]}x bare POST;" \
-       "GET /api/workflows/{id} = ${GET_RATIOS[-1]}x bare GET"
+       "GET /api/workflows/{id} = ${GET_RATIOS[-1]}x bare GET;" \
+       "group-commit floor = ${FLOOR_RATIOS[-1]}x bare POST (creates = ${OVER_FLOOR_RATIOS[-1]}x floor)"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 POST_MED=$(median "${POST_RATIOS[@]}")
 GET_MED=$(median "${GET_RATIOS[@]}")
+FLOOR_MED=$(median "${FLOOR_RATIOS[@]}")
+OVER_FLOOR_MED=$(median "${OVER_FLOOR_RATIOS[@]}")
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN {print (r >= t ? "meets" : "BELOW") " the " t "x target"}'; }
 
 WORKFLOWS=$(curl -sS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$LF_PORT/api/workflows?limit=1" |
@@ -199,6 +215,7 @@ echo
 echo "== summary ($ROUNDS round(s), median; -c$CONNECTIONS -t$WRK_THREADS, $DURATION each, server threads $SERVER_THREADS)"
 echo "durable creates / bare POST: ${POST_MED}x ($(verdict "$POST_MED" 0.5))"
 echo "GET by id / bare GET:        ${GET_MED}x ($(verdict "$GET_MED" 0.7))"
+echo "group-commit floor / bare POST: ${FLOOR_MED}x; durable creates / floor: ${OVER_FLOOR_MED}x"
 echo "ledgerflow RSS now/peak MiB: $(rss_mib "$LF_PID") after ${WORKFLOWS:-?} workflows;" \
      "bare_server: $(rss_mib "$BARE_PID")"
 if grep -Eiq 'threw|error|abort' "$WORK/ledgerflow.log"; then
