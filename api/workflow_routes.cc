@@ -1,6 +1,9 @@
 #include "api/workflow_routes.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <set>
+#include <string_view>
 
 #include "api/request_parsing.h"
 #include "core/definition.h"
@@ -28,8 +31,8 @@ service::WorkflowReply ReplyWorkflow(ResponderPtr responder, Code code = Code::O
   };
 }
 
-// Reads the body's "definition" object, refusing anything else.
-StatusOr<json::Document> DefinitionOf(const json::Value& body) {
+// Checks that the body has a "definition" object.
+Status CheckDefinitionMember(const json::Value& body) {
   const json::Value* def = json::Find(body, "definition");
   if (def == nullptr) {
     return InvalidArgument("'definition' is required").WithReason("invalid_body");
@@ -39,14 +42,22 @@ StatusOr<json::Document> DefinitionOf(const json::Value& body) {
                            json::TypeName(*def))
         .WithReason("invalid_body");
   }
-  return json::Clone(*def);
+  return Status::Ok();
 }
 
-Status RefuseUnknownFields(const json::Value& body, const std::set<std::string>& known) {
+// Reads the body's "definition" object, refusing anything else.
+StatusOr<json::Document> DefinitionOf(const json::Value& body) {
+  LF_RETURN_IF_ERROR(CheckDefinitionMember(body));
+  return json::Clone(*json::Find(body, "definition"));
+}
+
+Status RefuseUnknownFields(const json::Value& body,
+                           std::initializer_list<std::string_view> known) {
   for (const auto& m : body.GetObject()) {
-    std::string name(m.name.GetString(), m.name.GetStringLength());
-    if (!known.count(name)) {
-      return InvalidArgument("Unknown field '" + name + "'").WithReason("invalid_body");
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return InvalidArgument("Unknown field '" + std::string(name) + "'")
+          .WithReason("invalid_body");
     }
   }
   return Status::Ok();
@@ -59,10 +70,9 @@ void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, Responde
                                              "project_id", "description", "name",
                                              "change_summary"});
   if (!known.ok()) return out->SendError(known);
-  auto definition = DefinitionOf(*body);
-  if (!definition.ok()) return out->SendError(definition.status());
+  Status has_definition = CheckDefinitionMember(*body);
+  if (!has_definition.ok()) return out->SendError(has_definition);
   service::CreateWorkflowInput input;
-  input.definition = std::move(*definition);
   auto name = OptionalString(*body, "name");
   auto trigger = OptionalString(*body, "trigger_type");
   auto status = OptionalString(*body, "status");
@@ -76,6 +86,8 @@ void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, Responde
     if (!s->ok()) return out->SendError(*s);
   }
   input.name = *name;
+  // Last: the other fields are read from the body, which this consumes.
+  input.definition = json::TakeMember(std::move(*body), "definition");
   input.trigger_type = trigger->value_or("manual");
   input.status = status->value_or("active");
   input.project_id = project->value_or("");

@@ -101,6 +101,20 @@ Document Clone(const Value& value) {
   return doc;
 }
 
+Document TakeMember(Document&& doc, std::string_view key) {
+  Document taken(std::move(doc));
+  Value member;  // null unless found
+  if (taken.IsObject()) {
+    auto it = taken.FindMember(
+        Value(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size()))));
+    if (it != taken.MemberEnd()) member.Swap(it->value);
+  }
+  // The old root now lives in `member`, whose storage is the pool's (a pool
+  // allocator's values free nothing of their own), and the member is the root.
+  static_cast<Value&>(taken).Swap(member);
+  return taken;
+}
+
 int Depth(const Value& value) { return Measure(value).depth; }
 
 const Value* Find(const Value& object, std::string_view key) {

@@ -35,6 +35,11 @@ std::string SerializePretty(const Value& value);
 // Deep copy of `value` into a new document.
 Document Clone(const Value& value);
 
+// The member `key` of the object `doc`, as a document of its own, without copying:
+// it keeps `doc`'s memory pool and the member becomes its root. `doc`'s other members
+// are not readable afterwards. A null document when the member is absent.
+Document TakeMember(Document&& doc, std::string_view key);
+
 // Nesting depth of `value` (a scalar is 0).
 int Depth(const Value& value);
 

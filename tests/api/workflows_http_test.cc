@@ -50,6 +50,13 @@ std::string ErrorCode(const HttpResponse& r) {
   return Str(*error, "code");
 }
 
+// The error envelope's message.
+std::string ErrorMessage(const HttpResponse& r) {
+  auto doc = ParseJson(r);
+  const json::Value* error = json::Find(doc, "error");
+  return error ? json::GetString(*error, "message").value_or("") : "";
+}
+
 class WorkflowsHttpTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -227,6 +234,12 @@ TEST_F(WorkflowsHttpTest, BadBodiesGetClearErrors) {
 
   auto wrong_type = client_->Post("/api/workflows", R"({"definition":"steps"})");
   EXPECT_EQ(wrong_type.status, 400);
+  EXPECT_EQ(ErrorMessage(wrong_type), "'definition' must be an object, got string");
+
+  auto no_definition = client_->Post("/api/workflows", R"({"name":"x"})");
+  EXPECT_EQ(no_definition.status, 400);
+  EXPECT_EQ(ErrorCode(no_definition), "invalid_body");
+  EXPECT_EQ(ErrorMessage(no_definition), "'definition' is required");
 
   auto wrong_tags = client_->Post(
       "/api/workflows", R"({"definition":)" + Definition("x") + R"(,"tags":"etl"})");
@@ -240,6 +253,7 @@ TEST_F(WorkflowsHttpTest, BadBodiesGetClearErrors) {
   auto unknown_field = client_->Post(
       "/api/workflows", R"({"definition":)" + Definition("x") + R"(,"colour":"red"})");
   EXPECT_EQ(unknown_field.status, 400);
+  EXPECT_EQ(ErrorMessage(unknown_field), "Unknown field 'colour'");
 
   std::string deep(10000, '[');
   deep += std::string(10000, ']');

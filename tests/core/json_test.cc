@@ -61,5 +61,23 @@ TEST(JsonTest, TypedLookups) {
   EXPECT_EQ(Find(*doc, "missing"), nullptr);
 }
 
+TEST(JsonTest, TakeMemberMakesTheMemberTheRoot) {
+  auto body = Parse(R"({"name":"n","definition":{"steps":[{"id":"a","x":[1,2]}],"k":"v"},"z":1})");
+  ASSERT_TRUE(body.ok());
+  Document definition = TakeMember(std::move(*body), "definition");
+  EXPECT_EQ(Serialize(definition), R"({"steps":[{"id":"a","x":[1,2]}],"k":"v"})");
+  // Usable as any document: members added with its allocator, copies, moves.
+  definition.AddMember("added", Value(true), definition.GetAllocator());
+  Document moved = std::move(definition);
+  EXPECT_EQ(Serialize(Clone(moved)), R"({"steps":[{"id":"a","x":[1,2]}],"k":"v","added":true})");
+
+  auto without = Parse(R"({"name":"n"})");
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(TakeMember(std::move(*without), "definition").IsNull());
+  auto array = Parse("[1]");
+  ASSERT_TRUE(array.ok());
+  EXPECT_TRUE(TakeMember(std::move(*array), "definition").IsNull());
+}
+
 }  // namespace
 }  // namespace ledgerflow::json
