@@ -6,6 +6,8 @@
 # floor under a durable create: the bare POST made durable by group commit alone
 # (bare_server --group-commit-dir: one writer, one synced WriteBatch per group, no
 # other work), reported as its own ratio to the bare POST and as ledgerflow / floor.
+# Between runs it waits until no server uses CPU any more (RocksDB's flushes and
+# compactions after a write run would otherwise run into the next measurement).
 #
 #   bench/load.sh [BUILD_DIR]        (default: $BUILD_DIR or build-bench; built beforehand
 #                                     with -DLEDGERFLOW_BUILD_BENCH=ON)
@@ -153,6 +155,22 @@ declare -A TARGET_ARGS=(
 )
 ORDER=(bare_get lf_get bare_post floor_post lf_post)
 
+# Waits (up to 60 s) until the servers' background work (RocksDB flushes and
+# compactions after a write run) is done, so that it does not run into the next
+# measurement: their CPU time must stay still over half a second.
+cpu_ticks() { awk '{s += $14 + $15} END {print s}' "$@" 2>/dev/null; }
+settle() {
+  local stats=() pid before after
+  for pid in "$BARE_PID" "$FLOOR_PID" "$LF_PID"; do stats+=("/proc/$pid/stat"); done
+  for _ in $(seq 1 120); do
+    before=$(cpu_ticks "${stats[@]}")
+    sleep 0.5
+    after=$(cpu_ticks "${stats[@]}")
+    (( after - before <= 1 )) && return 0
+  done
+  echo "load.sh: servers still busy after 60 s; measuring anyway" >&2
+}
+
 check_alive() {
   local pid
   for pid in "$BARE_PID" "$FLOOR_PID" "$LF_PID"; do
@@ -171,6 +189,7 @@ if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
     # shellcheck disable=SC2086
     run_wrk "warmup-$target" "$WARMUP" ${TARGET_ARGS[$target]}
     if [[ "$target" = lf_post ]]; then count_creates "$RESULT"; fi
+    settle
   done
   check_alive
 fi
@@ -192,6 +211,7 @@ for round in $(seq 1 "$ROUNDS"); do
       "$sockerr" "$catalog"
     if [[ "$target" = lf_post ]]; then count_creates "$r"; fi
     check_alive
+    settle
   done
   POST_RATIOS+=("$(awk -v a="${RPS[lf_post]}" -v b="${RPS[bare_post]}" 'BEGIN {printf "%.2f", a/b}')")
   GET_RATIOS+=("$(awk -v a="${RPS[lf_get]}" -v b="${RPS[bare_get]}" 'BEGIN {printf "%.2f", a/b}')")
