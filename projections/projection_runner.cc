@@ -113,10 +113,16 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
   for (Projection* p : projections_) LF_RETURN_IF_ERROR(ResetIfOutdated(*p));
   LF_RETURN_IF_ERROR(CatchUp(progress));
   store_.SetCommitListener([this](std::span<const events::Event> events) {
-    Status s = ApplyAll(events);
-    // A failed projection write leaves the checkpoint behind; the next start
-    // replays from it. Reads may lag until then, so say so loudly.
-    if (!s.ok()) std::fprintf(stderr, "projection apply failed: %s\n", s.ToString().c_str());
+    // A failed write leaves the checkpoints before that group, whose events are in
+    // the log: the read models then miss them until the next commit replays the log
+    // from the checkpoints (this group's events included) instead of applying only
+    // its own events on top.
+    Status s = behind_ ? CatchUp(nullptr) : ApplyAll(events);
+    if (!s.ok()) {
+      std::fprintf(stderr, "ledgerflow: read models not written (%s); the next commit replays "
+                   "the log from their checkpoints\n", s.ToString().c_str());
+    }
+    behind_ = !s.ok();
   });
   return Status::Ok();
 }

@@ -43,6 +43,8 @@ class ProjectionRunner {
   events::EventStore& store_;
   events::KvStore& kv_;
   std::vector<Projection*> projections_;
+  // The last commit's read models were not written (writer thread only).
+  bool behind_ = false;
 };
 
 }  // namespace ledgerflow::projections

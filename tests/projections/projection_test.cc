@@ -10,20 +10,11 @@
 #include "core/workflow.h"
 #include "events/rocks_storage.h"
 #include "service/ledger.h"
+#include "tests/support/kv_dump.h"
 #include "tests/support/test_server.h"
 
 namespace ledgerflow::testing {
 namespace {
-
-std::map<std::string, std::string> Dump(events::KvStore& kv) {
-  std::map<std::string, std::string> out;
-  Status s = kv.Scan("", "", [&](std::string_view k, std::string_view v) {
-    out.emplace(std::string(k), std::string(v));
-    return true;
-  });
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return out;
-}
 
 json::Document Json(const std::string& text) {
   auto doc = json::Parse(text);
@@ -97,10 +88,10 @@ TEST_F(ProjectionTest, RebuildFromPositionZeroEqualsIncrementalState) {
                 ledger_->workflows().Delete(Caller(), c, reply);
               }).ok());
 
-  auto incremental = Dump(ledger_->read_models());
+  auto incremental = DumpKv(ledger_->read_models());
   ASSERT_GT(incremental.size(), 10u);
   ASSERT_TRUE(ledger_->runner().Rebuild().ok());
-  auto rebuilt = Dump(ledger_->read_models());
+  auto rebuilt = DumpKv(ledger_->read_models());
   EXPECT_EQ(rebuilt, incremental);
 }
 
@@ -155,7 +146,7 @@ TEST_F(ProjectionTest, AnOutdatedLayoutIsDroppedAndReplayedOnOpen) {
   auto ledger = service::Ledger::Open(options_);
   ASSERT_TRUE(ledger.ok()) << ledger.status().ToString();
   ledger_ = std::move(*ledger);
-  auto dump = Dump(ledger_->read_models());
+  auto dump = DumpKv(ledger_->read_models());
   EXPECT_EQ(dump.count("wf/acme/wf_stale"), 0u);
   EXPECT_EQ(dump.at("projection_version/workflows"),
             std::to_string(projections::WorkflowProjection(ledger_->read_models(), ledger_->store()).version()));

@@ -1,0 +1,141 @@
+// ProjectionRunner on a real RocksDB directory: a read-model write that fails must not
+// leave its events out of the read models once writes work again.
+#include "projections/projection_runner.h"
+
+#include <atomic>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/workflow.h"
+#include "events/rocks_storage.h"
+#include "projections/workflow_projection.h"
+#include "tests/support/kv_dump.h"
+#include "tests/support/test_server.h"
+
+namespace ledgerflow::testing {
+namespace {
+
+// The storage's own KvStore, whose next writes can be made to fail (as a full disk
+// or an I/O error would) while reads and later writes go through to RocksDB.
+class FlakyKvStore : public events::KvStore {
+ public:
+  explicit FlakyKvStore(events::KvStore& kv) : kv_(kv) {}
+
+  void FailNextWrites(int count) { failures_.store(count); }
+
+  StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    return kv_.Get(key);
+  }
+  Status Write(const events::KvBatch& batch) override {
+    if (failures_.load() > 0) {
+      failures_.fetch_sub(1);
+      return Internal("injected read-model write failure");
+    }
+    return kv_.Write(batch);
+  }
+  Status Scan(std::string_view prefix, std::string_view start,
+              const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    return kv_.Scan(prefix, start, visit);
+  }
+  Status Clear() override { return kv_.Clear(); }
+
+ private:
+  events::KvStore& kv_;
+  std::atomic<int> failures_{0};
+};
+
+class ProjectionRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto storage = events::RocksStorage::Open((dir_.path() / "data").string());
+    ASSERT_TRUE(storage.ok()) << storage.status().ToString();
+    storage_ = std::move(*storage);
+    kv_ = std::make_unique<FlakyKvStore>(storage_->projections());
+    workflows_ = std::make_unique<projections::WorkflowProjection>(*kv_, storage_->events());
+    runner_ = std::make_unique<projections::ProjectionRunner>(storage_->events(), *kv_);
+    runner_->Add(workflows_.get());
+    ASSERT_TRUE(runner_->Start().ok());
+  }
+
+  // Appends a workflow's creation straight to the log (as the service would) and
+  // returns the append's status.
+  Status AppendCreation(const std::string& id) {
+    auto definition =
+        json::Parse(R"({"name":")" + id + R"(","steps":[{"id":"a","type":"agent_task"}]})");
+    EXPECT_TRUE(definition.ok());
+    core::CreateWorkflow command;
+    command.id = id;
+    command.definition = &*definition;
+    auto decided = core::DecideCreate(command, core::ValidationOptions{});
+    EXPECT_TRUE(decided.ok()) << decided.status().ToString();
+    if (!decided.ok()) return decided.status();
+    events::AppendRequest request;
+    request.stream = core::WorkflowStream(id);
+    request.expected_version = events::kNoStream;
+    request.org = "acme";
+    request.actor = "key_test";
+    for (core::PendingEvent& e : *decided) {
+      request.events.push_back({std::move(e.type), 1, std::move(e.data), std::nullopt});
+    }
+    return storage_->events().Append(std::move(request)).status();
+  }
+
+  bool Exists(const std::string& id) {
+    auto state = workflows_->Get("acme", id);
+    EXPECT_TRUE(state.ok()) << state.status().ToString();
+    return state.ok() && state->has_value();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<events::RocksStorage> storage_;
+  std::unique_ptr<FlakyKvStore> kv_;
+  std::unique_ptr<projections::WorkflowProjection> workflows_;
+  std::unique_ptr<projections::ProjectionRunner> runner_;
+};
+
+TEST_F(ProjectionRunnerTest, AGroupWhoseReadModelWriteFailedIsAppliedWithTheNextCommit) {
+  ASSERT_TRUE(AppendCreation("wf_first").ok());
+
+  kv_->FailNextWrites(1);
+  // The event is durable in the log although its read models could not be written.
+  ASSERT_TRUE(AppendCreation("wf_missed").ok());
+  EXPECT_FALSE(Exists("wf_missed"));
+  auto behind = runner_->Checkpoint("workflows");
+  ASSERT_TRUE(behind.ok());
+  EXPECT_LT(*behind, storage_->events().HeadPosition());
+
+  ASSERT_TRUE(AppendCreation("wf_next").ok());
+  EXPECT_TRUE(Exists("wf_first"));
+  EXPECT_TRUE(Exists("wf_missed"));
+  EXPECT_TRUE(Exists("wf_next"));
+  auto checkpoint = runner_->Checkpoint("workflows");
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(*checkpoint, storage_->events().HeadPosition());
+  auto list = workflows_->List("acme", projections::WorkflowListQuery{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->total, 3u);
+  EXPECT_EQ(list->workflows.size(), 3u);
+
+  // Exactly what a replay of the whole log builds.
+  auto caught_up = DumpKv(*kv_);
+  ASSERT_TRUE(runner_->Rebuild().ok());
+  EXPECT_EQ(DumpKv(*kv_), caught_up);
+}
+
+TEST_F(ProjectionRunnerTest, ReadModelsStayBehindWhileWritesKeepFailingAndCatchUpAfter) {
+  kv_->FailNextWrites(3);
+  // The failed group, then two commits whose catch-up fails too.
+  for (const char* id : {"wf_a", "wf_b", "wf_c"}) ASSERT_TRUE(AppendCreation(id).ok());
+  EXPECT_FALSE(Exists("wf_a"));
+  EXPECT_FALSE(Exists("wf_c"));
+
+  ASSERT_TRUE(AppendCreation("wf_d").ok());
+  for (const char* id : {"wf_a", "wf_b", "wf_c", "wf_d"}) EXPECT_TRUE(Exists(id)) << id;
+  auto checkpoint = runner_->Checkpoint("workflows");
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_EQ(*checkpoint, storage_->events().HeadPosition());
+}
+
+}  // namespace
+}  // namespace ledgerflow::testing
