@@ -1,7 +1,6 @@
 // Read models: a rebuild from position 0 equals the incrementally built state, and a
 // projection that fell behind the log catches up from its checkpoint.
 #include <future>
-#include <map>
 #include <set>
 #include <string>
 
