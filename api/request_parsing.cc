@@ -108,6 +108,11 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
   if (body != nullptr) {
     auto v = OptionalInt(*body, "expected_version");
     if (!v.ok()) return v.status();
+    if (*v && **v < 1) {
+      return InvalidArgument("'expected_version' must be a workflow version (1 or more), got " +
+                             std::to_string(**v))
+          .WithReason("invalid_field");
+    }
     in_body = *v;
   }
   if (*header && in_body && **header != *in_body) {

@@ -181,21 +181,28 @@ void PatchWorkflow(service::WorkflowService& service, ApiRequest& req, Responder
 }
 
 void DeleteWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
-  service.Delete(req.caller, req.param("id"), [out](StatusOr<projections::WorkflowView> result) {
-    if (!result.ok()) return out->SendError(result.status());
-    out->SendJsonText(Code::Ok, R"({"ok":true})");
-  });
+  auto expected = ExpectedVersion(req, nullptr);
+  if (!expected.ok()) return out->SendError(expected.status());
+  service.Delete(req.caller, req.param("id"), *expected,
+                 [out](StatusOr<projections::WorkflowView> result) {
+                   if (!result.ok()) return out->SendError(result.status());
+                   out->SendJsonText(Code::Ok, R"({"ok":true})");
+                 });
 }
 
 void SetStatus(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
   auto body = ParseObjectBody(req);
   if (!body.ok()) return out->SendError(body.status());
+  Status known = RefuseUnknownFields(*body, {"status", "expected_version"});
+  if (!known.ok()) return out->SendError(known);
   auto status = OptionalString(*body, "status");
   if (!status.ok()) return out->SendError(status.status());
   if (!status->has_value()) {
     return out->SendError(InvalidArgument("'status' is required").WithReason("invalid_body"));
   }
-  service.SetStatus(req.caller, req.param("id"), **status, ReplyWorkflow(out));
+  auto expected = ExpectedVersion(req, &*body);
+  if (!expected.ok()) return out->SendError(expected.status());
+  service.SetStatus(req.caller, req.param("id"), **status, *expected, ReplyWorkflow(out));
 }
 
 void Validate(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
@@ -337,9 +344,11 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
                "definition",
                "Workflows", {}, true}});
   router.Add({Method::Delete, base + "/:id", Role::kEditor, bind(DeleteWorkflow),
-              {"Delete a workflow (tombstone; history stays in the log)", "Workflows"}});
+              {"Delete a workflow (tombstone; history stays in the log; If-Match optional)",
+               "Workflows"}});
   router.Add({Method::Patch, base + "/:id/status", Role::kEditor, bind(SetStatus),
-              {"Change status: draft, active, paused, archived", "Workflows", {}, true}});
+              {"Change status: draft, active, paused, archived (If-Match optional)", "Workflows", {},
+               true}});
   router.Add({Method::Get, base + "/:id/metadata", Role::kViewer, bind(Metadata),
               {"Version statistics of a workflow", "Workflows"}});
   router.Add({Method::Get, base + "/:id/versions", Role::kViewer, bind(ListVersions),

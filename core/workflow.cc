@@ -44,20 +44,27 @@ std::vector<std::string> StringArray(const json::Value& v) {
   return out;
 }
 
-Status CheckTags(const json::Value& tags, std::vector<std::string>* out) {
-  if (!tags.IsArray()) return InvalidArgument("'tags' must be an array of strings");
-  if (tags.Size() > kMaxTags) {
+Status CheckTagList(const std::vector<std::string>& tags) {
+  if (tags.size() > kMaxTags) {
     return InvalidArgument("'tags' holds at most " + std::to_string(kMaxTags) + " tags");
   }
-  out->clear();
-  for (const auto& t : tags.GetArray()) {
-    if (!t.IsString() || t.GetStringLength() == 0 || t.GetStringLength() > kMaxTagLength) {
+  for (const std::string& t : tags) {
+    if (t.empty() || t.size() > kMaxTagLength) {
       return InvalidArgument("each tag must be a non-empty string of at most " +
                              std::to_string(kMaxTagLength) + " characters");
     }
-    out->push_back(ToString(t));
   }
   return Status::Ok();
+}
+
+Status CheckTags(const json::Value& tags, std::vector<std::string>* out) {
+  if (!tags.IsArray()) return InvalidArgument("'tags' must be an array of strings");
+  out->clear();
+  for (const auto& t : tags.GetArray()) {
+    if (!t.IsString()) return InvalidArgument("'tags' must be an array of strings");
+    out->push_back(ToString(t));
+  }
+  return CheckTagList(*out);
 }
 
 Status CheckText(std::string_view field, std::string_view value, size_t max) {
@@ -187,7 +194,8 @@ StatusOr<std::vector<PendingEvent>> DecideCreate(const CreateWorkflow& c,
   if (c.status != "draft" && c.status != "active") {
     return InvalidArgument("'status' at creation must be draft or active");
   }
-  if (c.tags.size() > kMaxTags) return InvalidArgument("too many tags");
+  LF_RETURN_IF_ERROR(CheckText("project_id", c.project_id, kMaxNameLength));
+  LF_RETURN_IF_ERROR(CheckTagList(c.tags));
 
   // Built as a document, then written: the projection folds the document rather
   // than parsing the text again.
@@ -295,6 +303,12 @@ StatusOr<std::vector<PendingEvent>> DecidePatch(const WorkflowState& state,
   w.EndObject();
   if (details_changed) out.push_back({std::string(kWorkflowDetailsChanged), Done(b)});
 
+  std::string summary;
+  if (const json::Value* v = json::Find(patch, "change_summary"); v && !v->IsNull()) {
+    if (!v->IsString()) return InvalidArgument("'change_summary' must be a string");
+    summary = ToString(*v);
+    LF_RETURN_IF_ERROR(CheckText("change_summary", summary, kMaxChangeSummaryLength));
+  }
   if (const json::Value* d = json::Find(patch, "definition")) {
     // Merge the patch into the current definition (RFC 7396).
     auto current = json::Parse(state.definition);
@@ -303,7 +317,6 @@ StatusOr<std::vector<PendingEvent>> DecidePatch(const WorkflowState& state,
     LF_RETURN_IF_ERROR(ApplyMergePatch(merged, *d));
     LF_RETURN_IF_ERROR(CheckDefinition(merged, options));
     if (!SameDefinition(state, merged)) {
-      std::string summary = json::GetString(patch, "change_summary").value_or("");
       out.push_back(VersionCreated(state.version + 1, merged, summary, std::nullopt));
     }
   }
@@ -311,8 +324,10 @@ StatusOr<std::vector<PendingEvent>> DecidePatch(const WorkflowState& state,
 }
 
 StatusOr<std::vector<PendingEvent>> DecideStatus(const WorkflowState& state,
-                                                 std::string_view new_status) {
+                                                 std::string_view new_status,
+                                                 std::optional<int64_t> expected_version) {
   LF_RETURN_IF_ERROR(CheckExists(state));
+  LF_RETURN_IF_ERROR(CheckExpected(state, expected_version));
   if (!IsWorkflowStatus(new_status)) {
     return InvalidArgument("'status' must be one of draft, active, paused, archived");
   }
@@ -330,21 +345,25 @@ StatusOr<std::vector<PendingEvent>> DecideStatus(const WorkflowState& state,
   return std::vector<PendingEvent>{{std::string(kWorkflowStatusChanged), Done(b)}};
 }
 
-StatusOr<std::vector<PendingEvent>> DecideDelete(const WorkflowState& state) {
+StatusOr<std::vector<PendingEvent>> DecideDelete(const WorkflowState& state,
+                                                 std::optional<int64_t> expected_version) {
   LF_RETURN_IF_ERROR(CheckExists(state));
+  LF_RETURN_IF_ERROR(CheckExpected(state, expected_version));
   return std::vector<PendingEvent>{{std::string(kWorkflowDeleted), "{}"}};
 }
 
 StatusOr<std::vector<PendingEvent>> DecideRollback(const WorkflowState& state,
                                                    const VersionRecord& target,
                                                    std::string change_summary,
-                                                   std::optional<int64_t> expected_version) {
+                                                   std::optional<int64_t> expected_version,
+                                                   const ValidationOptions& options) {
   LF_RETURN_IF_ERROR(CheckExists(state));
   LF_RETURN_IF_ERROR(CheckExpected(state, expected_version));
   LF_RETURN_IF_ERROR(CheckText("change_summary", change_summary, kMaxChangeSummaryLength));
   auto definition = json::Parse(target.definition);
   if (!definition.ok()) return DataLoss("Stored definition of version " +
                                         std::to_string(target.version) + " is unreadable");
+  LF_RETURN_IF_ERROR(CheckDefinition(*definition, options));
   if (SameDefinition(state, *definition)) return std::vector<PendingEvent>{};
   if (change_summary.empty()) {
     change_summary = "Rollback to version " + std::to_string(target.version);

@@ -122,15 +122,22 @@ StatusOr<std::vector<PendingEvent>> DecidePatch(const WorkflowState& state,
                                                 const ValidationOptions& options);
 
 // Conflict ("invalid_transition") for archived -> draft; no event for the same status.
-StatusOr<std::vector<PendingEvent>> DecideStatus(const WorkflowState& state,
-                                                 std::string_view new_status);
+// Like every command on an existing workflow: NotFound when it is missing or deleted,
+// Conflict ("version_conflict") when expected_version is stale.
+StatusOr<std::vector<PendingEvent>> DecideStatus(
+    const WorkflowState& state, std::string_view new_status,
+    std::optional<int64_t> expected_version = std::nullopt);
 
-StatusOr<std::vector<PendingEvent>> DecideDelete(const WorkflowState& state);
+StatusOr<std::vector<PendingEvent>> DecideDelete(
+    const WorkflowState& state, std::optional<int64_t> expected_version = std::nullopt);
 
 // A new version whose definition equals `target`'s; no event when it already does.
+// The definition is validated again, as an update's would be: the rules (such as
+// whether script steps are allowed) may have changed since `target` was written.
 StatusOr<std::vector<PendingEvent>> DecideRollback(const WorkflowState& state,
                                                    const VersionRecord& target,
                                                    std::string change_summary,
-                                                   std::optional<int64_t> expected_version);
+                                                   std::optional<int64_t> expected_version,
+                                                   const ValidationOptions& options);
 
 }  // namespace ledgerflow::core

@@ -19,8 +19,9 @@ namespace ledgerflow::events {
 // after the events are durable and after the commit listener has run.
 using AppendCallback = std::function<void(StatusOr<AppendResult>)>;
 
-// Called on the writer thread with every committed group of events, in position
-// order, before any AppendCallback of that group. Used to apply projections so that
+// Called on the writer thread after every group with the events it committed, in
+// position order (none when every request of the group was refused or its write
+// failed), before any AppendCallback of that group. Used to apply projections so that
 // a command is answered only once its events are visible to reads.
 using CommitListener = std::function<void(std::span<const Event>)>;
 

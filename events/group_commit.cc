@@ -295,7 +295,9 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
     }
   }
 
-  if (!committed.empty()) {
+  // After every group, also one that committed nothing, so that a listener that fell
+  // behind (its own write failed) can catch up before this group's callbacks run.
+  {
     std::shared_ptr<const CommitListener> listener;
     {
       std::lock_guard<std::mutex> lock(listener_mu_);

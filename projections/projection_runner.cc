@@ -113,16 +113,26 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
   for (Projection* p : projections_) LF_RETURN_IF_ERROR(ResetIfOutdated(*p));
   LF_RETURN_IF_ERROR(CatchUp(progress));
   store_.SetCommitListener([this](std::span<const events::Event> events) {
-    // A failed write leaves the checkpoints before that group, whose events are in
-    // the log: the read models then miss them until the next commit replays the log
-    // from the checkpoints (this group's events included) instead of applying only
-    // its own events on top.
-    Status s = behind_ ? CatchUp(nullptr) : ApplyAll(events);
+    if (events.empty() && !behind_) return;
+    // Behind until the read models are written, also when a projection throws (the
+    // store catches it): the next group, even one that commits nothing, then replays
+    // the log from the checkpoints instead of applying only its own events on top.
+    const bool replay = behind_;
+    behind_ = true;
+    Status s;
+    if (replay) {
+      // What the caches hold may come from the group that failed.
+      for (Projection* p : projections_) p->Committed(/*dropped_all=*/true);
+      s = CatchUp(nullptr);
+    } else {
+      s = ApplyAll(events);
+    }
     if (!s.ok()) {
       std::fprintf(stderr, "ledgerflow: read models not written (%s); the next commit replays "
                    "the log from their checkpoints\n", s.ToString().c_str());
+      return;
     }
-    behind_ = !s.ok();
+    behind_ = false;
   });
   return Status::Ok();
 }

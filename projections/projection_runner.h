@@ -43,7 +43,8 @@ class ProjectionRunner {
   events::EventStore& store_;
   events::KvStore& kv_;
   std::vector<Projection*> projections_;
-  // The last commit's read models were not written (writer thread only).
+  // The read models miss events of the log: their last write failed, or a projection
+  // threw (writer thread only).
   bool behind_ = false;
 };
 

@@ -1,6 +1,7 @@
 #include "service/workflow_service.h"
 
 #include <chrono>
+#include <limits>
 
 #include "core/json_diff.h"
 #include "core/workflow_codec.h"
@@ -9,7 +10,12 @@
 namespace ledgerflow::service {
 namespace {
 
-constexpr int kConflictRetries = 8;
+// A command on an existing workflow decides on the state it loaded; when another
+// command's events reach the log first, it decides again on the new state. Each
+// round commits at least one of the contending commands, so this bounds how many
+// concurrent writers of one workflow are all answered (with their own result) rather
+// than with a conflict.
+constexpr int kConflictRetries = 64;
 // After the 12 hex digits of the creation time: 48 random bits per millisecond.
 constexpr size_t kWorkflowIdRandomBytes = 6;
 
@@ -25,19 +31,40 @@ Status WorkflowNotFound(std::string_view id) {
 
 }  // namespace
 
+StatusOr<core::WorkflowState> WorkflowService::LoadForCommand(const Caller& caller,
+                                                              const std::string& id,
+                                                              bool* from_log) const {
+  auto loaded = workflows_.Get(caller.org, id);
+  if (!loaded.ok()) return loaded.status();
+  core::WorkflowState state = loaded->value_or(core::WorkflowState{});
+  auto logged = store_.StreamVersion(core::WorkflowStream(id));
+  if (!logged.ok()) return logged.status();
+  if (*logged <= state.stream_version) return state;
+  // Also for deleted workflows and other orgs' ids (the read model has no record):
+  // the fold stops at another org's events and yields no workflow.
+  *from_log = true;
+  return projections::WorkflowAtPosition(store_, caller.org, id,
+                                         std::numeric_limits<events::Position>::max());
+}
+
 void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
                               WorkflowReply reply, int attempts_left, bool is_new) {
   core::WorkflowState state;
+  bool from_log = false;
   if (!is_new) {
-    auto loaded = workflows_.Get(caller.org, id);
+    auto loaded = LoadForCommand(caller, id, &from_log);
     if (!loaded.ok()) return reply(loaded.status());
-    state = loaded->value_or(core::WorkflowState{});
+    state = std::move(*loaded);
   }
   if (state.id.empty()) state.id = id;
 
   auto decided = (*decide)(state);
   if (!decided.ok()) return reply(decided.status());
-  if (decided->empty()) return reply(GetView(caller, id));  // nothing changed
+  if (decided->empty()) {  // nothing changed
+    if (!from_log) return reply(GetView(caller, id));
+    return reply(projections::WorkflowView{id, state.version, core::RenderWorkflowObject(state),
+                                           state.stream_version});
+  }
 
   events::AppendRequest request;
   request.stream = core::WorkflowStream(id);
@@ -66,8 +93,13 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
   store_.AppendAsync(std::move(request), [this, caller, id, decide, reply, attempts_left,
                                           own_stream_version](StatusOr<events::AppendResult> r) {
     if (!r.ok()) {
-      if (r.status().code() == StatusCode::kConflict && attempts_left > 0) {
-        return Execute(caller, id, decide, reply, attempts_left - 1);
+      if (r.status().code() == StatusCode::kConflict) {
+        if (attempts_left > 0) return Execute(caller, id, decide, reply, attempts_left - 1);
+        // The store's message names its stream version, which clients never see.
+        return reply(Conflict("Workflow '" + id + "' kept changing under " +
+                              std::to_string(kConflictRetries + 1) +
+                              " attempts of this request (too many concurrent writers); retry")
+                         .WithReason("version_conflict"));
       }
       return reply(r.status());
     }
@@ -134,15 +166,19 @@ void WorkflowService::Patch(const Caller& caller, std::string id, json::Document
 }
 
 void WorkflowService::SetStatus(const Caller& caller, std::string id, std::string status,
-                                WorkflowReply reply) {
+                                std::optional<int64_t> expected_version, WorkflowReply reply) {
   auto decide = std::make_shared<Decision>(
-      [status](const core::WorkflowState& state) { return core::DecideStatus(state, status); });
+      [status, expected_version](const core::WorkflowState& state) {
+        return core::DecideStatus(state, status, expected_version);
+      });
   Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
 }
 
-void WorkflowService::Delete(const Caller& caller, std::string id, WorkflowReply reply) {
-  auto decide = std::make_shared<Decision>(
-      [](const core::WorkflowState& state) { return core::DecideDelete(state); });
+void WorkflowService::Delete(const Caller& caller, std::string id,
+                             std::optional<int64_t> expected_version, WorkflowReply reply) {
+  auto decide = std::make_shared<Decision>([expected_version](const core::WorkflowState& state) {
+    return core::DecideDelete(state, expected_version);
+  });
   Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
 }
 
@@ -153,8 +189,9 @@ void WorkflowService::Rollback(const Caller& caller, std::string id, int64_t ver
   if (!target.ok()) return reply(target.status());
   auto record = std::make_shared<core::VersionRecord>(std::move(*target));
   auto decide = std::make_shared<Decision>(
-      [record, change_summary, expected_version](const core::WorkflowState& state) {
-        return core::DecideRollback(state, *record, change_summary, expected_version);
+      [this, record, change_summary, expected_version](const core::WorkflowState& state) {
+        return core::DecideRollback(state, *record, change_summary, expected_version,
+                                    validation_);
       });
   Execute(caller, std::move(id), std::move(decide), std::move(reply), kConflictRetries);
 }

@@ -55,8 +55,10 @@ class WorkflowService {
               WorkflowReply reply);
   void Patch(const Caller& caller, std::string id, json::Document merge_patch,
              std::optional<int64_t> expected_version, WorkflowReply reply);
-  void SetStatus(const Caller& caller, std::string id, std::string status, WorkflowReply reply);
-  void Delete(const Caller& caller, std::string id, WorkflowReply reply);
+  void SetStatus(const Caller& caller, std::string id, std::string status,
+                 std::optional<int64_t> expected_version, WorkflowReply reply);
+  void Delete(const Caller& caller, std::string id, std::optional<int64_t> expected_version,
+              WorkflowReply reply);
   void Rollback(const Caller& caller, std::string id, int64_t version,
                 std::string change_summary, std::optional<int64_t> expected_version,
                 WorkflowReply reply);
@@ -85,6 +87,13 @@ class WorkflowService {
   // `is_new`: the id was just generated, so there is no state to load.
   void Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
                WorkflowReply reply, int attempts_left, bool is_new = false);
+
+  // The state a command decides on: the read model's, or the workflow folded from the
+  // log when the log holds events of it that the read model has not applied yet (a
+  // group committed a moment ago, or one whose read-model write failed), so that no
+  // command decides, or checks If-Match, against a stale state. Sets `*from_log`.
+  StatusOr<core::WorkflowState> LoadForCommand(const Caller& caller, const std::string& id,
+                                               bool* from_log) const;
 
   events::EventStore& store_;
   const projections::WorkflowProjection& workflows_;

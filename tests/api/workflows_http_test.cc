@@ -10,69 +10,11 @@
 #include "core/json.h"
 #include "core/json_patch.h"
 #include "api/openapi.h"
+#include "tests/api/workflow_http_helpers.h"
 #include "tests/support/test_server.h"
 
 namespace ledgerflow::testing {
 namespace {
-
-json::Document ParseJson(const HttpResponse& r) {
-  auto doc = json::Parse(r.body);
-  EXPECT_TRUE(doc.ok()) << "not JSON: " << r.body;
-  return doc.ok() ? std::move(*doc) : json::Document();
-}
-
-std::string Str(const json::Value& v, const char* key) {
-  return json::GetString(v, key).value_or("<missing>");
-}
-int64_t Int(const json::Value& v, const char* key) { return json::GetInt(v, key).value_or(-1); }
-
-std::string Definition(const std::string& name, const std::string& extra_step = "") {
-  std::string steps =
-      R"({"id":"fetch","type":"http_request","config":{"url":"https://example.com","method":"GET"}},)"
-      R"({"id":"notify","type":"webhook","config":{"url":"https://hooks.example.com"},"depends_on":["fetch"]})";
-  if (!extra_step.empty()) steps += "," + extra_step;
-  return R"({"name":")" + name + R"(","steps":[)" + steps + "]}";
-}
-
-std::string CreateBody(const std::string& name, const std::string& tags = R"(["etl"])") {
-  return R"({"definition":)" + Definition(name) + R"(,"trigger_type":"manual","tags":)" + tags +
-         "}";
-}
-
-// Asserts the error envelope and returns its code.
-std::string ErrorCode(const HttpResponse& r) {
-  auto doc = ParseJson(r);
-  const json::Value* error = json::Find(doc, "error");
-  EXPECT_NE(error, nullptr) << r.body;
-  if (error == nullptr) return "";
-  EXPECT_TRUE(json::GetString(*error, "message").has_value()) << r.body;
-  EXPECT_NE(json::Find(*error, "details"), nullptr) << r.body;
-  return Str(*error, "code");
-}
-
-// The error envelope's message.
-std::string ErrorMessage(const HttpResponse& r) {
-  auto doc = ParseJson(r);
-  const json::Value* error = json::Find(doc, "error");
-  return error ? json::GetString(*error, "message").value_or("") : "";
-}
-
-class WorkflowsHttpTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = std::make_unique<TestServer>();
-    client_ = server_->Client();
-  }
-
-  std::string Create(const std::string& name) {
-    auto r = client_->Post("/api/workflows", CreateBody(name));
-    EXPECT_EQ(r.status, 201) << r.body;
-    return Str(ParseJson(r), "id");
-  }
-
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<HttpClient> client_;
-};
 
 TEST_F(WorkflowsHttpTest, HealthzAnswersWithoutKey) {
   HttpClient anonymous(server_->url());
@@ -165,24 +107,6 @@ TEST_F(WorkflowsHttpTest, PutWritesNewVersionAndIdenticalDefinitionWritesNone) {
   EXPECT_EQ(Int(ParseJson(same), "version"), 2);
   auto versions = ParseJson(client_->Get("/api/workflows/" + id + "/versions"));
   EXPECT_EQ(Int(versions, "total"), 2);
-}
-
-TEST_F(WorkflowsHttpTest, StaleIfMatchIs409AndNothingChanges) {
-  std::string id = Create("wf");
-  std::string body = R"({"definition":)" + Definition("wf2") + "}";
-  auto ok = client_->Send("PUT", "/api/workflows/" + id, body, {"If-Match: \"1\""});
-  ASSERT_EQ(ok.status, 200) << ok.body;
-  auto stale = client_->Send("PUT", "/api/workflows/" + id,
-                             R"({"definition":)" + Definition("wf3") + "}", {"If-Match: \"1\""});
-  EXPECT_EQ(stale.status, 409);
-  EXPECT_EQ(ErrorCode(stale), "version_conflict");
-  auto body_stale = client_->Send(
-      "PUT", "/api/workflows/" + id,
-      R"({"definition":)" + Definition("wf3") + R"(,"expected_version":1})");
-  EXPECT_EQ(body_stale.status, 409);
-  auto current = ParseJson(client_->Get("/api/workflows/" + id));
-  EXPECT_EQ(Int(current, "version"), 2);
-  EXPECT_EQ(Str(current["definition"], "name"), "wf2");
 }
 
 TEST_F(WorkflowsHttpTest, InvalidDefinitionIs400WithValidationDetails) {
@@ -609,32 +533,6 @@ TEST_F(WorkflowsHttpTest, RebuildFromTheLogGivesTheSameReads) {
   EXPECT_EQ(client_->Get("/api/workflows/" + gone).status, 404);
 }
 
-TEST_F(WorkflowsHttpTest, SixteenRacingPutsWithSameIfMatchHaveOneWinner) {
-  std::string id = Create("wf");
-  std::vector<long> statuses(16);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 16; ++i) {
-    threads.emplace_back([&, i] {
-      auto c = server_->Client();
-      statuses[i] = c->Send("PUT", "/api/workflows/" + id,
-                            R"({"definition":)" + Definition("racer-" + std::to_string(i)) + "}",
-                            {"If-Match: \"1\""})
-                        .status;
-    });
-  }
-  for (auto& t : threads) t.join();
-  int wins = 0;
-  int conflicts = 0;
-  for (long s : statuses) {
-    wins += s == 200;
-    conflicts += s == 409;
-  }
-  EXPECT_EQ(wins, 1);
-  EXPECT_EQ(conflicts, 15);
-  auto versions = ParseJson(client_->Get("/api/workflows/" + id + "/versions"));
-  EXPECT_EQ(Int(versions, "total"), 2);
-}
-
 TEST_F(WorkflowsHttpTest, SixteenConcurrentCreatesAllSucceedAndAreListed) {
   std::vector<std::string> ids(16);
   std::vector<std::thread> threads;
@@ -652,31 +550,6 @@ TEST_F(WorkflowsHttpTest, SixteenConcurrentCreatesAllSucceedAndAreListed) {
   std::set<std::string> listed;
   for (const auto& w : list["workflows"].GetArray()) listed.insert(w["id"].GetString());
   for (const auto& id : ids) EXPECT_TRUE(listed.count(id)) << id;
-}
-
-TEST_F(WorkflowsHttpTest, UnconditionalConcurrentPutsAllLandEachAnsweredWithItsOwnVersion) {
-  std::string id = Create("wf");
-  std::vector<std::thread> threads;
-  std::vector<HttpResponse> responses(8);
-  for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&, i] {
-      auto c = server_->Client();
-      responses[i] = c->Send("PUT", "/api/workflows/" + id,
-                             R"({"definition":)" + Definition("v-" + std::to_string(i)) + "}");
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::set<int64_t> versions;
-  for (int i = 0; i < 8; ++i) {
-    ASSERT_EQ(responses[i].status, 200) << responses[i].body;
-    auto doc = ParseJson(responses[i]);
-    // Each answer is the workflow right after that request's own write.
-    EXPECT_EQ(Str(doc["definition"], "name"), "v-" + std::to_string(i));
-    EXPECT_EQ(responses[i].header("etag"), "\"" + std::to_string(Int(doc, "version")) + "\"");
-    versions.insert(Int(doc, "version"));
-  }
-  EXPECT_EQ(versions, (std::set<int64_t>{2, 3, 4, 5, 6, 7, 8, 9}));
-  EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows/" + id)), "version"), 9);
 }
 
 }  // namespace

@@ -99,6 +99,54 @@ TEST(WorkflowTest, CreateRefusesBadStatusAndTrigger) {
   EXPECT_FALSE(DecideCreate(c, {}).ok());
 }
 
+TEST(WorkflowTest, CreateChecksTagsAndProjectIdAsPatchDoes) {
+  auto def = Json(kDefinition);
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  for (std::vector<std::string> tags :
+       {std::vector<std::string>{""}, std::vector<std::string>{std::string(65, 't')},
+        std::vector<std::string>(51, "t")}) {
+    c.tags = tags;
+    auto created = DecideCreate(c, {});
+    ASSERT_FALSE(created.ok());
+    EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument);
+    std::string tags_json;
+    for (const auto& t : tags) tags_json += (tags_json.empty() ? "\"" : ",\"") + t + "\"";
+    auto patched =
+        DecidePatch(Created(), Json(R"({"tags":[)" + tags_json + "]}"), std::nullopt, {});
+    ASSERT_FALSE(patched.ok());
+    EXPECT_EQ(created.status().message(), patched.status().message());
+  }
+  c.tags = {std::string(64, 't')};
+  EXPECT_TRUE(DecideCreate(c, {}).ok());
+  c.project_id = std::string(201, 'p');
+  auto created = DecideCreate(c, {});
+  ASSERT_FALSE(created.ok());
+  EXPECT_EQ(created.status().message(), "'project_id' is longer than 200 characters");
+}
+
+TEST(WorkflowTest, PatchChecksTheChangeSummaryAsUpdateDoes) {
+  WorkflowState s = Created();
+  const std::string definition = R"("definition":{"steps":[{"id":"a","type":"agent_task"}]})";
+  auto wrong_type = DecidePatch(s, Json(R"({"change_summary":5,)" + definition + "}"),
+                                std::nullopt, {});
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_EQ(wrong_type.status().message(), "'change_summary' must be a string");
+  auto too_long = DecidePatch(
+      s, Json(R"({"change_summary":")" + std::string(1001, 'x') + "\"," + definition + "}"),
+      std::nullopt, {});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().message(), "'change_summary' is longer than 1000 characters");
+  auto fine = DecidePatch(s, Json(R"({"change_summary":"drop b",)" + definition + "}"),
+                          std::nullopt, {});
+  ASSERT_TRUE(fine.ok());
+  std::vector<VersionRecord> versions;
+  Fold(s, *fine, &versions);
+  ASSERT_EQ(versions.size(), 1u);
+  EXPECT_EQ(versions[0].change_summary, "drop b");
+}
+
 TEST(WorkflowTest, UpdateWithSameDefinitionDecidesNothing) {
   WorkflowState s = Created();
   auto same = Json(kDefinition);
@@ -127,6 +175,16 @@ TEST(WorkflowTest, StaleExpectedVersionIsAConflict) {
   ASSERT_FALSE(events.ok());
   EXPECT_EQ(events.status().code(), StatusCode::kConflict);
   EXPECT_EQ(events.status().reason(), "version_conflict");
+}
+
+TEST(WorkflowTest, StatusAndDeleteHonourTheExpectedVersion) {
+  WorkflowState s = Created();
+  for (auto decided : {DecideStatus(s, "paused", 2), DecideDelete(s, 2)}) {
+    ASSERT_FALSE(decided.ok());
+    EXPECT_EQ(decided.status().reason(), "version_conflict");
+  }
+  EXPECT_EQ(DecideStatus(s, "paused", 1)->size(), 1u);
+  EXPECT_EQ(DecideDelete(s, 1)->size(), 1u);
 }
 
 TEST(WorkflowTest, DeletedWorkflowIsNotFoundForEveryCommand) {
@@ -179,7 +237,7 @@ TEST(WorkflowTest, RollbackRestoresAnEarlierDefinitionAsANewVersion) {
   versions.push_back({1, s.definition, "Created", 0, "key_1", std::nullopt});
   auto next = Json(R"({"name":"wf","steps":[]})");
   s = Fold(s, *DecideUpdate(s, {&next, "", std::nullopt}, {}));
-  auto events = DecideRollback(s, versions[0], "", std::nullopt);
+  auto events = DecideRollback(s, versions[0], "", std::nullopt, {});
   ASSERT_TRUE(events.ok());
   std::vector<VersionRecord> made;
   s = Fold(s, *events, &made);
@@ -189,7 +247,28 @@ TEST(WorkflowTest, RollbackRestoresAnEarlierDefinitionAsANewVersion) {
   EXPECT_EQ(made[0].rollback_of, 1);
   EXPECT_TRUE(Json(s.definition) == Json(versions[0].definition));
   // Rolling back to what is already current writes nothing.
-  EXPECT_TRUE(DecideRollback(s, versions[0], "", std::nullopt)->empty());
+  EXPECT_TRUE(DecideRollback(s, versions[0], "", std::nullopt, {})->empty());
+}
+
+TEST(WorkflowTest, RollbackValidatesTheRestoredDefinitionAgain) {
+  const char* with_script =
+      R"({"name":"wf","steps":[{"id":"run","type":"script","config":{"command":"echo hi"}}]})";
+  ValidationOptions scripts_allowed;
+  scripts_allowed.allow_scripts = true;
+  auto def = Json(with_script);
+  CreateWorkflow c;
+  c.id = "wf_1";
+  c.definition = &def;
+  std::vector<VersionRecord> versions;
+  WorkflowState s = Fold({}, *DecideCreate(c, scripts_allowed), &versions);
+  auto next = Json(kDefinition);
+  s = Fold(s, *DecideUpdate(s, {&next, "", std::nullopt}, {}));
+
+  auto refused = DecideRollback(s, versions[0], "", std::nullopt, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().reason(), "validation_failed");
+  EXPECT_TRUE(DecideRollback(s, versions[0], "", std::nullopt, scripts_allowed).ok());
 }
 
 TEST(WorkflowTest, StateRoundTripsThroughItsEncoding) {

@@ -3,6 +3,8 @@
 #include "projections/projection_runner.h"
 
 #include <atomic>
+#include <future>
+#include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include "core/workflow.h"
 #include "events/rocks_storage.h"
 #include "projections/workflow_projection.h"
+#include "service/workflow_service.h"
 #include "tests/support/kv_dump.h"
 #include "tests/support/test_server.h"
 
@@ -23,11 +26,14 @@ class FlakyKvStore : public events::KvStore {
   explicit FlakyKvStore(events::KvStore& kv) : kv_(kv) {}
 
   void FailNextWrites(int count) { failures_.store(count); }
+  // The next write throws instead (as a projection could: bad_alloc, a bug).
+  void ThrowOnNextWrite() { throws_.store(true); }
 
   StatusOr<std::optional<std::string>> Get(std::string_view key) override {
     return kv_.Get(key);
   }
   Status Write(const events::KvBatch& batch) override {
+    if (throws_.exchange(false)) throw std::runtime_error("injected read-model exception");
     if (failures_.load() > 0) {
       failures_.fetch_sub(1);
       return Internal("injected read-model write failure");
@@ -43,6 +49,7 @@ class FlakyKvStore : public events::KvStore {
  private:
   events::KvStore& kv_;
   std::atomic<int> failures_{0};
+  std::atomic<bool> throws_{false};
 };
 
 class ProjectionRunnerTest : public ::testing::Test {
@@ -79,6 +86,20 @@ class ProjectionRunnerTest : public ::testing::Test {
       request.events.push_back({std::move(e.type), 1, std::move(e.data), std::nullopt});
     }
     return storage_->events().Append(std::move(request)).status();
+  }
+
+  // Appends an event that the store refuses (a stale expected version): a group that
+  // commits nothing.
+  void AppendRefused(const std::string& id) {
+    events::AppendRequest request;
+    request.stream = core::WorkflowStream(id);
+    request.expected_version = 7;
+    request.org = "acme";
+    request.actor = "key_test";
+    request.events.push_back({std::string(core::kWorkflowDeleted), 1, "{}", std::nullopt});
+    auto result = storage_->events().Append(std::move(request));
+    ASSERT_FALSE(result.ok());
+    ASSERT_EQ(result.status().code(), StatusCode::kConflict);
   }
 
   bool Exists(const std::string& id) {
@@ -135,6 +156,78 @@ TEST_F(ProjectionRunnerTest, ReadModelsStayBehindWhileWritesKeepFailingAndCatchU
   auto checkpoint = runner_->Checkpoint("workflows");
   ASSERT_TRUE(checkpoint.ok());
   EXPECT_EQ(*checkpoint, storage_->events().HeadPosition());
+}
+
+TEST_F(ProjectionRunnerTest, AProjectionThatThrowsIsCaughtUpLikeAFailedWrite) {
+  kv_->ThrowOnNextWrite();
+  ASSERT_TRUE(AppendCreation("wf_thrown").ok());
+  EXPECT_FALSE(Exists("wf_thrown"));
+  ASSERT_TRUE(AppendCreation("wf_next").ok());
+  EXPECT_TRUE(Exists("wf_thrown"));
+  EXPECT_TRUE(Exists("wf_next"));
+  auto caught_up = DumpKv(*kv_);
+  ASSERT_TRUE(runner_->Rebuild().ok());
+  EXPECT_EQ(DumpKv(*kv_), caught_up);
+}
+
+TEST_F(ProjectionRunnerTest, AGroupThatCommitsNothingAlsoCatchesUp) {
+  kv_->FailNextWrites(1);
+  ASSERT_TRUE(AppendCreation("wf_missed").ok());
+  EXPECT_FALSE(Exists("wf_missed"));
+  AppendRefused("wf_missed");
+  EXPECT_TRUE(Exists("wf_missed"));
+}
+
+// Commands through the service decide on the log's state while the read model is
+// behind it, and are answered with the workflow as the log has it.
+TEST_F(ProjectionRunnerTest, CommandsDecideOnTheLogWhileTheReadModelIsBehind) {
+  service::WorkflowService service(storage_->events(), *workflows_, core::ValidationOptions{});
+  const service::Caller caller{"acme", "key_test", core::Role::kOwner, "req_test"};
+  auto await = [](const std::function<void(service::WorkflowReply)>& command) {
+    std::promise<StatusOr<projections::WorkflowView>> done;
+    command([&](StatusOr<projections::WorkflowView> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  auto definition = [](const std::string& name) {
+    auto doc = json::Parse(R"({"name":")" + name + R"(","steps":[{"id":"a","type":"agent_task"}]})");
+    EXPECT_TRUE(doc.ok());
+    return std::move(*doc);
+  };
+  service::CreateWorkflowInput input;
+  input.definition = definition("v1");
+  auto created = await([&](service::WorkflowReply r) { service.Create(caller, std::move(input), r); });
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string id = created->id;
+
+  kv_->FailNextWrites(1);
+  auto v2 = await([&](service::WorkflowReply r) {
+    service.Update(caller, id, definition("v2"), "", std::nullopt, r);
+  });
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_EQ(v2->version, 2);
+  auto stale = workflows_->Get("acme", id);
+  ASSERT_TRUE(stale.ok() && stale->has_value());
+  EXPECT_EQ((*stale)->version, 1);  // the read model missed version 2
+
+  // If-Match with the version the client was given, and a change that turns out to
+  // be none: both decided on version 2, as the log has it.
+  auto same = await([&](service::WorkflowReply r) {
+    service.Update(caller, id, definition("v2"), "", 2, r);
+  });
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->version, 2);
+  EXPECT_NE(same->json.find(R"("name":"v2")"), std::string::npos) << same->json;
+  auto v3 = await([&](service::WorkflowReply r) {
+    service.Update(caller, id, definition("v3"), "", 2, r);
+  });
+  ASSERT_TRUE(v3.ok()) << v3.status().ToString();
+  EXPECT_EQ(v3->version, 3);
+  auto current = workflows_->Get("acme", id);
+  ASSERT_TRUE(current.ok() && current->has_value());
+  EXPECT_EQ((*current)->version, 3);
+  auto versions = workflows_->ListVersions("acme", id, 10, 0);
+  ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  EXPECT_EQ(versions->total, 3u);
 }
 
 }  // namespace

@@ -78,13 +78,13 @@ TEST_F(ProjectionTest, RebuildFromPositionZeroEqualsIncrementalState) {
                                            std::nullopt, reply);
               }).ok());
   ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
-                ledger_->workflows().SetStatus(Caller(), c, "paused", reply);
+                ledger_->workflows().SetStatus(Caller(), c, "paused", std::nullopt, reply);
               }).ok());
   ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
                 ledger_->workflows().Rollback(Caller(), a, 1, "", std::nullopt, reply);
               }).ok());
   ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
-                ledger_->workflows().Delete(Caller(), c, reply);
+                ledger_->workflows().Delete(Caller(), c, std::nullopt, reply);
               }).ok());
 
   auto incremental = DumpKv(ledger_->read_models());
@@ -189,7 +189,7 @@ TEST_F(ProjectionTest, FilteredListsFindValuesThatJsonEscapes) {
   std::string plain = create("plain", "nothing here", {"odd", "été"});
   std::string back = create("back\\slash", "", {"a\\b"});
   ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
-                ledger_->workflows().SetStatus(Caller(), plain, "paused", reply);
+                ledger_->workflows().SetStatus(Caller(), plain, "paused", std::nullopt, reply);
               }).ok());
 
   auto ids = [&](projections::WorkflowListQuery q) {

@@ -77,7 +77,7 @@ TEST(EventDataTest, EveryDecisionWritesCanonicalJson) {
   core::VersionRecord target;
   target.version = 1;
   target.definition = json::Serialize(*first);
-  auto rolled_back = core::DecideRollback(state, target, "back to \u00e9", std::nullopt);
+  auto rolled_back = core::DecideRollback(state, target, "back to \u00e9", std::nullopt, {});
   ExpectCanonical(rolled_back, "rollback");
   Fold(*rolled_back, state, &version);
 

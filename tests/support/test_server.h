@@ -41,6 +41,8 @@ class TestServer {
   // A key of `role` in `org` (created through the service, not HTTP).
   std::string CreateKey(const std::string& org, core::Role role);
 
+  // The ledger's options; a change applies from the next Start().
+  service::LedgerOptions& ledger_options() { return options_; }
   const std::string& owner_token() const { return owner_token_; }
   service::Ledger& ledger() { return *ledger_; }
   const std::filesystem::path& data_dir() const { return dir_.path(); }
