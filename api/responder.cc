@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/utf8.h"
+
 namespace ledgerflow::api {
 
 using Pistache::Http::Code;
@@ -32,16 +34,22 @@ Code HttpCodeOf(const Status& status) {
 std::string ErrorEnvelope(const Status& status, std::string_view request_id) {
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  // Messages quote what the client sent (a path, a query value, perhaps cut short),
+  // which need not be UTF-8; the answer must be.
+  auto text = [&w](std::string_view s) {
+    const std::string valid = utf8::Sanitize(s);
+    w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+  };
   w.StartObject();
   w.Key("error");
   w.StartObject();
   w.Key("code");
-  w.String(status.reason().c_str());
+  text(status.reason());
   w.Key("message");
-  w.String(status.message().c_str());
+  text(status.message());
   w.Key("details");
   w.StartArray();
-  for (const auto& d : status.details()) w.String(d.c_str());
+  for (const auto& d : status.details()) text(d);
   w.EndArray();
   w.Key("request_id");
   w.String(request_id.data(), static_cast<rapidjson::SizeType>(request_id.size()));

@@ -205,6 +205,22 @@ TEST_F(WorkflowsHttpTest, BadBodiesGetClearErrors) {
   EXPECT_EQ(client_->Get("/healthz").status, 200);  // still serving
 }
 
+TEST_F(WorkflowsHttpTest, ErrorsQuotingWhatTheClientSentAreValidUtf8) {
+  // Percent-decoded bytes that are not UTF-8, and a value cut inside a character.
+  std::string long_value;
+  for (int i = 0; i < 40; ++i) long_value += "%C3%A9";
+  for (const std::string& path : {std::string("/api/workflows/%FF%FE"),
+                                  std::string("/api/workflows?limit=%FF"),
+                                  std::string("/api/workflows/wf_x?as_of=%C0%AF"),
+                                  "/api/workflows?limit=a" + long_value}) {
+    auto r = client_->Get(path);
+    EXPECT_GE(r.status, 400) << path;
+    EXPECT_FALSE(ErrorCode(r).empty()) << path << ": " << r.body;  // parses as UTF-8 JSON
+  }
+  auto r = client_->Get("/api/workflows?limit=%FF");
+  EXPECT_EQ(ErrorMessage(r), "'limit' must be an integer from 1 to 200, got '\xEF\xBF\xBD'");
+}
+
 TEST_F(WorkflowsHttpTest, OversizedBodyIs413WithEnvelope) {
   std::string huge = R"({"definition":{"name":")" + std::string(2 << 20, 'x') + R"("}})";
   auto r = client_->Post("/api/workflows", huge);
