@@ -24,6 +24,13 @@ StatusOr<json::Document> ParseObjectBody(const ApiRequest& request) {
                            json::TypeName(*doc))
         .WithReason("invalid_body");
   }
+  if (auto duplicate = json::FindDuplicateKey(*doc)) {
+    return InvalidArgument("The body has the member '" + duplicate->name + "' twice in " +
+                           (duplicate->object_pointer.empty()
+                                ? std::string("its top-level object")
+                                : "the object at " + duplicate->object_pointer))
+        .WithReason("invalid_body");
+  }
   return doc;
 }
 

@@ -1,6 +1,9 @@
 #include "core/json.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
@@ -116,6 +119,90 @@ Document TakeMember(Document&& doc, std::string_view key) {
 }
 
 int Depth(const Value& value) { return Measure(value).depth; }
+
+namespace {
+
+// Objects are mostly small (a step has a handful of members): below this, comparing
+// every pair beats sorting the names.
+constexpr rapidjson::SizeType kPairwiseMembers = 16;
+
+// One reference token of a JSON Pointer (RFC 6901: "~" -> "~0", "/" -> "~1").
+void AppendPointerToken(std::string* pointer, std::string_view token) {
+  pointer->push_back('/');
+  for (char c : token) {
+    if (c == '~') {
+      pointer->append("~0");
+    } else if (c == '/') {
+      pointer->append("~1");
+    } else {
+      pointer->push_back(c);
+    }
+  }
+}
+
+std::string_view NameOf(const Value::ConstMemberIterator& m) {
+  return std::string_view(m->name.GetString(), m->name.GetStringLength());
+}
+
+bool FindDuplicateKeyAt(const Value& value, std::string* pointer, DuplicateKey* found) {
+  if (value.IsObject()) {
+    const auto begin = value.MemberBegin();
+    const auto end = value.MemberEnd();
+    if (value.MemberCount() <= kPairwiseMembers) {
+      for (auto m = begin; m != end; ++m) {
+        for (auto earlier = begin; earlier != m; ++earlier) {
+          if (NameOf(earlier) == NameOf(m)) {
+            *found = {*pointer, std::string(NameOf(m))};
+            return true;
+          }
+        }
+      }
+    } else {
+      // Sorted by name, then position: the second of the first equal pair found in
+      // document order is reported, as the pairwise loop would.
+      std::vector<std::pair<std::string_view, size_t>> names;
+      names.reserve(value.MemberCount());
+      for (auto m = begin; m != end; ++m) {
+        names.emplace_back(NameOf(m), static_cast<size_t>(m - begin));
+      }
+      std::sort(names.begin(), names.end());
+      std::optional<size_t> first_repeat;
+      for (size_t i = 1; i < names.size(); ++i) {
+        if (names[i].first == names[i - 1].first &&
+            (!first_repeat || names[i].second < *first_repeat)) {
+          first_repeat = names[i].second;
+        }
+      }
+      if (first_repeat) {
+        *found = {*pointer, std::string(NameOf(begin + static_cast<long>(*first_repeat)))};
+        return true;
+      }
+    }
+    for (auto m = begin; m != end; ++m) {
+      const size_t length = pointer->size();
+      AppendPointerToken(pointer, NameOf(m));
+      if (FindDuplicateKeyAt(m->value, pointer, found)) return true;
+      pointer->resize(length);
+    }
+  } else if (value.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < value.Size(); ++i) {
+      const size_t length = pointer->size();
+      AppendPointerToken(pointer, std::to_string(i));
+      if (FindDuplicateKeyAt(value[i], pointer, found)) return true;
+      pointer->resize(length);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<DuplicateKey> FindDuplicateKey(const Value& value) {
+  std::string pointer;
+  DuplicateKey found;
+  if (FindDuplicateKeyAt(value, &pointer, &found)) return found;
+  return std::nullopt;
+}
 
 const Value* Find(const Value& object, std::string_view key) {
   if (!object.IsObject()) return nullptr;

@@ -43,6 +43,17 @@ Document TakeMember(Document&& doc, std::string_view key);
 // Nesting depth of `value` (a scalar is 0).
 int Depth(const Value& value);
 
+// Where an object of `value` holds a member name twice, first in document order: the
+// JSON Pointer of that object and the name. RFC 8259 leaves duplicates to the
+// reader (JavaScript and Python keep the last, lookups here find the first), so
+// untrusted input with any is refused rather than validated on one copy and read by
+// a client on the other. Recursion is bounded by kMaxDepth for parsed documents.
+struct DuplicateKey {
+  std::string object_pointer;
+  std::string name;
+};
+std::optional<DuplicateKey> FindDuplicateKey(const Value& value);
+
 // Typed member lookups; nullopt when absent or of another type.
 const Value* Find(const Value& object, std::string_view key);
 std::optional<std::string> GetString(const Value& object, std::string_view key);

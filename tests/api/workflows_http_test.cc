@@ -221,6 +221,24 @@ TEST_F(WorkflowsHttpTest, ErrorsQuotingWhatTheClientSentAreValidUtf8) {
   EXPECT_EQ(ErrorMessage(r), "'limit' must be an integer from 1 to 200, got '\xEF\xBF\xBD'");
 }
 
+TEST_F(WorkflowsHttpTest, BodiesWithAMemberTwiceAreRefused) {
+  // Validated on the first copy here, read on the last by most clients: refused.
+  auto twice = client_->Post(
+      "/api/workflows",
+      R"({"definition":{"name":"a","steps":[{"id":"s","type":"agent_task"}],)"
+      R"("steps":[{"id":"s","type":"script","config":{"command":"echo hi"}}]}})");
+  EXPECT_EQ(twice.status, 400);
+  EXPECT_EQ(ErrorCode(twice), "invalid_body");
+  EXPECT_EQ(ErrorMessage(twice),
+            "The body has the member 'steps' twice in the object at /definition");
+  auto validate = client_->Post("/api/workflows/validate",
+                                R"({"definition":{"name":"a","steps":[]},"definition":{}})");
+  EXPECT_EQ(validate.status, 400);
+  EXPECT_EQ(ErrorMessage(validate),
+            "The body has the member 'definition' twice in its top-level object");
+  EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows")), "total"), 0);
+}
+
 TEST_F(WorkflowsHttpTest, OversizedBodyIs413WithEnvelope) {
   std::string huge = R"({"definition":{"name":")" + std::string(2 << 20, 'x') + R"("}})";
   auto r = client_->Post("/api/workflows", huge);

@@ -79,5 +79,44 @@ TEST(JsonTest, TakeMemberMakesTheMemberTheRoot) {
   EXPECT_TRUE(TakeMember(std::move(*array), "definition").IsNull());
 }
 
+TEST(JsonTest, FindDuplicateKeyNamesTheObjectAndTheMember) {
+  auto check = [](const std::string& text) {
+    auto doc = Parse(text);
+    EXPECT_TRUE(doc.ok()) << text;
+    return FindDuplicateKey(*doc);
+  };
+  EXPECT_FALSE(check(R"({"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]})"));
+  auto top = check(R"({"name":"a","steps":[],"name":"b"})");
+  ASSERT_TRUE(top);
+  EXPECT_EQ(top->object_pointer, "");
+  EXPECT_EQ(top->name, "name");
+  auto nested = check(
+      R"({"definition":{"steps":[{"id":"a"},{"id":"b","id":"c"}]},"x/y~":{"k":1,"k":2}})");
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->object_pointer, "/definition/steps/1");  // the first in document order
+  EXPECT_EQ(nested->name, "id");
+  auto escaped = check(R"({"x/y~":{"k":1,"k":2}})");
+  ASSERT_TRUE(escaped);
+  EXPECT_EQ(escaped->object_pointer, "/x~1y~0");
+}
+
+TEST(JsonTest, FindDuplicateKeyInLargeObjectsReportsTheFirstRepeatInDocumentOrder) {
+  std::string text = "{";
+  for (int i = 0; i < 1000; ++i) text += "\"k" + std::to_string(i) + "\":0,";
+  text += R"("k700":1,"k5":2})";
+  auto doc = Parse(text);
+  ASSERT_TRUE(doc.ok());
+  auto found = FindDuplicateKey(*doc);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->name, "k700");
+  text.back() = ',';
+  text += R"("other":3})";
+  text.replace(text.find(R"("k700":1,)"), 9, R"("u700":1,)");
+  text.replace(text.find(R"("k5":2,)"), 7, R"("u5":2,)");
+  auto unique = Parse(text);
+  ASSERT_TRUE(unique.ok()) << text.substr(text.size() - 60);
+  EXPECT_FALSE(FindDuplicateKey(*unique));
+}
+
 }  // namespace
 }  // namespace ledgerflow::json
