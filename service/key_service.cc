@@ -1,5 +1,8 @@
 #include "service/key_service.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -34,11 +37,22 @@ Status BadKey(std::string message) {
 
 StatusOr<Caller> KeyService::Authenticate(std::string_view authorization) const {
   if (authorization.empty()) return BadKey("Missing API key: send Authorization: Bearer lf_...");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!authorization.starts_with(kBearer)) {
+  // The scheme is case-insensitive and may be followed by more than one space
+  // (RFC 9110, section 11.1 and 11.4).
+  constexpr std::string_view kBearer = "bearer";
+  const bool is_bearer =
+      authorization.size() > kBearer.size() &&
+      std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
+      (authorization[kBearer.size()] == ' ' || authorization[kBearer.size()] == '\t');
+  if (!is_bearer) {
     return BadKey("Malformed Authorization header: expected 'Bearer lf_<key_id>_<secret>'");
   }
-  auto token = core::ParseKeyToken(authorization.substr(kBearer.size()));
+  std::string_view credentials = authorization.substr(kBearer.size());
+  while (!credentials.empty() && (credentials.front() == ' ' || credentials.front() == '\t')) {
+    credentials.remove_prefix(1);
+  }
+  auto token = core::ParseKeyToken(credentials);
   if (!token) return BadKey("Malformed API key: expected lf_<key_id>_<secret>");
   auto key = keys_.GetKey(token->key_id);
   if (!key.ok()) return key.status();

@@ -465,6 +465,18 @@ TEST_F(WorkflowsHttpTest, KeysAreRequiredAndRolesEnforced) {
   auto denied = viewer.Post("/api/workflows", CreateBody("x"));
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(ErrorCode(denied), "forbidden");
+
+  // The scheme's case and the spaces after it do not matter; another scheme does.
+  HttpClient raw(server_->url());  // sends no Authorization of its own
+  const std::string& token = server_->owner_token();
+  for (const std::string& value : {"bearer " + token, "BEARER  " + token}) {
+    EXPECT_EQ(raw.Send("GET", "/api/workflows", "", {"Authorization: " + value}).status,
+              200)
+        << value;
+  }
+  EXPECT_EQ(raw.Send("GET", "/api/workflows", "", {"Authorization: Basic " + token}).status,
+            401);
+  EXPECT_EQ(raw.Send("GET", "/api/workflows", "", {"Authorization: Bearer"}).status, 401);
 }
 
 TEST_F(WorkflowsHttpTest, AnotherOrgsWorkflowIs404AndNeverListed) {
