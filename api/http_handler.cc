@@ -97,13 +97,20 @@ void HttpHandler::onRequest(const Pistache::Http::Request& request,
       std::make_shared<Responder>(std::move(writer), RequestIdOf(request), request.version(),
                                   ConnectionFor(request) == ConnectionControl::KeepAlive);
   try {
-    Router::Match match = router_->Find(request.method(), request.resource());
+    // HEAD is answered by the GET route, without the body (RFC 9110, section 9.3.2).
+    auto method = request.method();
+    if (method == Pistache::Http::Method::Head) {
+      method = Pistache::Http::Method::Get;
+      responder->set_head_only();
+    }
+    Router::Match match = router_->Find(method, request.resource());
     if (match.route == nullptr) {
       if (!match.allowed.empty()) {
         std::string allow;
         for (auto m : match.allowed) {
           if (!allow.empty()) allow += ", ";
           allow += Pistache::Http::methodString(m);
+          if (m == Pistache::Http::Method::Get) allow += ", HEAD";
         }
         responder->AddHeader("Allow", allow);
         responder->SendError(

@@ -25,6 +25,8 @@ std::optional<RawStream> RawStream::Start(Responder& responder, int status,
                      "\r\nConnection: close\r\nX-Request-Id: " + responder.request_id() +
                      "\r\n\r\n";
   if (!stream.SendAll(head)) return std::nullopt;
+  // A HEAD request gets the head and the end of the connection (it said close).
+  if (responder.head_only()) return std::nullopt;
   return stream;
 }
 

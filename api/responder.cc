@@ -89,7 +89,8 @@ void Responder::Finish(Code code, std::string_view body, std::string_view conten
   for (const auto& [name, value] : extra_headers_) AppendHeader(out, name, value);
   AppendHeader(out, "Connection", keep_alive_ ? "Keep-Alive" : "Close");
   AppendHeader(out, "Content-Length", std::to_string(body.size()));
-  out.append("\r\n").append(body);
+  out.append("\r\n");
+  if (!head_only_) out.append(body);
   auto peer = writer_.getPeer();
   if (!peer) return;  // the client went away; nothing left to answer
   try {

@@ -38,6 +38,11 @@ class Responder {
 
   const std::string& request_id() const { return request_id_; }
 
+  // Answers a HEAD request: every header of the GET answer (Content-Length included),
+  // no body. Call before any Send*.
+  void set_head_only() { head_only_ = true; }
+  bool head_only() const { return head_only_; }
+
   // Adds a header to the eventual response. Not thread-safe with Send*.
   void AddHeader(std::string name, std::string value) {
     extra_headers_.emplace_back(std::move(name), std::move(value));
@@ -62,6 +67,7 @@ class Responder {
   std::string request_id_;
   Pistache::Http::Version version_;
   bool keep_alive_;
+  bool head_only_ = false;
   std::vector<std::pair<std::string, std::string>> extra_headers_;
   std::atomic<bool> sent_{false};
 };

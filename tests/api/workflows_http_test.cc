@@ -255,7 +255,31 @@ TEST_F(WorkflowsHttpTest, UnknownRouteIs404AndWrongMethodIs405) {
   auto m = client_->Send("DELETE", "/api/workflows");
   EXPECT_EQ(m.status, 405);
   EXPECT_EQ(ErrorCode(m), "method_not_allowed");
-  EXPECT_NE(m.header("allow").find("GET"), std::string::npos);
+  EXPECT_NE(m.header("allow").find("GET, HEAD"), std::string::npos);
+}
+
+TEST_F(WorkflowsHttpTest, HeadAnswersWithTheGetHeadersAndNoBody) {
+  std::string path = "/api/workflows/" + Create("wf");
+  auto get = client_->Get(path);
+  ASSERT_EQ(get.status, 200);
+  auto head = client_->Send("HEAD", path);
+  ASSERT_EQ(head.status, 200) << head.error;
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.header("etag"), get.header("etag"));
+  EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size()));
+  auto refused = client_->Send("HEAD", path + "/rollback");
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_TRUE(refused.body.empty());
+  EXPECT_EQ(refused.header("allow"), "POST");
+  // A streaming route sends its head and ends, rather than streaming a body.
+  auto stream = client_->Send("HEAD", "/api/events/stream");
+  EXPECT_EQ(stream.status, 200) << stream.error;
+  EXPECT_EQ(stream.header("content-type"), "text/event-stream");
+  EXPECT_TRUE(stream.body.empty());
+  // Nothing was left on the connection that the next answer would be read from.
+  auto after = client_->Get(path);
+  EXPECT_EQ(after.status, 200) << after.error;
+  EXPECT_EQ(after.body, get.body);
 }
 
 TEST_F(WorkflowsHttpTest, ListFiltersPagesAndCounts) {
