@@ -13,6 +13,14 @@ std::string LowerMethod(Pistache::Http::Method m) {
   return s;
 }
 
+// Parameters that the handlers read as integers (request_parsing.h); the rest are text.
+bool IsIntegerParameter(std::string_view name) {
+  for (std::string_view n : {"limit", "offset", "version", "v1", "v2", "after"}) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
 json::Value Parameter(const std::string& name, const char* in, bool required,
                       json::Allocator& a) {
   json::Value p(rapidjson::kObjectType);
@@ -20,8 +28,18 @@ json::Value Parameter(const std::string& name, const char* in, bool required,
   p.AddMember("in", rapidjson::StringRef(in), a);
   p.AddMember("required", required, a);
   json::Value schema(rapidjson::kObjectType);
-  schema.AddMember("type", "string", a);
+  schema.AddMember("type", rapidjson::StringRef(IsIntegerParameter(name) ? "integer" : "string"),
+                   a);
   p.AddMember("schema", schema, a);
+  return p;
+}
+
+json::Value IfMatchParameter(json::Allocator& a) {
+  json::Value p = Parameter("If-Match", "header", false, a);
+  p.AddMember("description",
+              "The workflow version the change is based on, as its ETag (\"3\"); a stale "
+              "one answers 409 version_conflict. Or expected_version in the body.",
+              a);
   return p;
 }
 
@@ -90,6 +108,7 @@ std::string OpenApiDocument(const Router& router) {
         params.PushBack(Parameter(path.substr(i + 1, j - i - 1), "path", true, a), a);
       }
       for (const auto& q : r->doc.query_params) params.PushBack(Parameter(q, "query", false, a), a);
+      if (r->doc.takes_if_match) params.PushBack(IfMatchParameter(a), a);
       op.AddMember("parameters", params, a);
       if (r->doc.has_body) {
         json::Value body(rapidjson::kObjectType);

@@ -40,6 +40,7 @@ struct RouteDoc {
   std::vector<std::string> query_params = {};  // documented query parameters
   bool has_body = false;
   int success_code = 200;
+  bool takes_if_match = false;  // an If-Match precondition on the workflow's version
 };
 
 struct Route {

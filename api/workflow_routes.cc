@@ -338,16 +338,16 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
                {"as_of"}}});
   router.Add({Method::Put, base + "/:id", Role::kEditor, bind(PutWorkflow),
               {"Replace the definition (new version; If-Match for optimistic concurrency)",
-               "Workflows", {}, true}});
+               "Workflows", {}, true, 200, true}});
   router.Add({Method::Patch, base + "/:id", Role::kEditor, bind(PatchWorkflow),
               {"JSON Merge Patch of name, description, tags, trigger_type, project_id, "
                "definition",
-               "Workflows", {}, true}});
+               "Workflows", {}, true, 200, true}});
   router.Add({Method::Delete, base + "/:id", Role::kEditor, bind(DeleteWorkflow),
-              {"Delete a workflow (tombstone; history stays in the log; If-Match optional)",
-               "Workflows"}});
+              {"Delete a workflow (tombstone; history stays in the log)", "Workflows", {}, false,
+               200, true}});
   router.Add({Method::Patch, base + "/:id/status", Role::kEditor, bind(SetStatus),
-              {"Change status: draft, active, paused, archived (If-Match optional)", "Workflows", {},
+              {"Change status: draft, active, paused, archived", "Workflows", {}, true, 200,
                true}});
   router.Add({Method::Get, base + "/:id/metadata", Role::kViewer, bind(Metadata),
               {"Version statistics of a workflow", "Workflows"}});
@@ -360,7 +360,7 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
                {"v1", "v2"}}});
   router.Add({Method::Post, base + "/:id/rollback", Role::kEditor, bind(Rollback),
               {"Restore an earlier version's definition as a new version", "Versions", {},
-               true}});
+               true, 200, true}});
 }
 
 }  // namespace ledgerflow::api

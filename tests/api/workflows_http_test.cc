@@ -543,6 +543,22 @@ TEST_F(WorkflowsHttpTest, OpenApiDocumentsEveryRegisteredRoute) {
     EXPECT_TRUE(paths[path.c_str()].HasMember(method.c_str()))
         << "undocumented " << method << " " << path;
   }
+  // Parameter types and the If-Match precondition of the commands.
+  auto parameter = [&](const char* path, const char* method, const std::string& name) {
+    for (const auto& p : paths[path][method]["parameters"].GetArray()) {
+      if (Str(p, "name") == name) return Str(p["schema"], "type") + " in " + Str(p, "in");
+    }
+    return std::string("absent");
+  };
+  EXPECT_EQ(parameter("/api/workflows", "get", "limit"), "integer in query");
+  EXPECT_EQ(parameter("/api/workflows", "get", "q"), "string in query");
+  EXPECT_EQ(parameter("/api/workflows/{id}/versions/{version}", "get", "version"),
+            "integer in path");
+  for (const char* method : {"put", "patch", "delete"}) {
+    EXPECT_EQ(parameter("/api/workflows/{id}", method, "If-Match"), "string in header") << method;
+  }
+  EXPECT_EQ(parameter("/api/workflows/{id}/rollback", "post", "If-Match"), "string in header");
+  EXPECT_EQ(parameter("/api/workflows/{id}", "get", "If-Match"), "absent");
 }
 
 TEST_F(WorkflowsHttpTest, RestartKeepsEveryRead) {
