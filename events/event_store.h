@@ -21,7 +21,8 @@ using AppendCallback = std::function<void(StatusOr<AppendResult>)>;
 
 // Called on the writer thread after every group with the events it committed, in
 // position order (none when every request of the group was refused or its write
-// failed), before any AppendCallback of that group. Used to apply projections so that
+// failed), before any AppendCallback of that group; and with no events about once a
+// second while no appends come. Used to apply projections so that
 // a command is answered only once its events are visible to reads.
 using CommitListener = std::function<void(std::span<const Event>)>;
 

@@ -97,12 +97,20 @@ void RocksEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
 }
 
 void RocksEventStore::WriterLoop() {
+  // An idle store still calls the listener now and then (with no events), so that one
+  // that fell behind catches up without waiting for the next append.
+  constexpr auto kIdleTick = std::chrono::seconds(1);
   std::vector<Pending> group;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      queue_cv_.wait_for(lock, kIdleTick, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) {
+        if (stopping_) return;  // everything queued is committed
+        lock.unlock();
+        NotifyListener({});
+        continue;
+      }
       size_t events = 0;
       while (!queue_.empty() &&
              (group.empty() ||
@@ -297,18 +305,20 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
 
   // After every group, also one that committed nothing, so that a listener that fell
   // behind (its own write failed) can catch up before this group's callbacks run.
-  {
-    std::shared_ptr<const CommitListener> listener;
-    {
-      std::lock_guard<std::mutex> lock(listener_mu_);
-      listener = listener_;
-    }
-    if (listener) RunGuarded("commit listener", [&] { (*listener)(committed); });
-  }
+  NotifyListener(committed);
   for (size_t i = 0; i < group.size(); ++i) {
     if (!group[i].done) continue;
     RunGuarded("append callback", [&] { group[i].done(std::move(*results[i])); });
   }
+}
+
+void RocksEventStore::NotifyListener(std::span<const Event> committed) {
+  std::shared_ptr<const CommitListener> listener;
+  {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    listener = listener_;
+  }
+  if (listener) RunGuarded("commit listener", [&] { (*listener)(committed); });
 }
 
 }  // namespace ledgerflow::events::internal

@@ -78,6 +78,8 @@ class RocksEventStore final : public EventStore {
 
   void WriterLoop();
   void CommitGroup(std::vector<Pending>& group);
+  // Runs the commit listener (writer thread), catching what it throws.
+  void NotifyListener(std::span<const Event> committed);
   // std::hash over string_view, so that maps keyed by std::string take string_views.
   struct StringHash {
     using is_transparent = void;

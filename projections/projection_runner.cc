@@ -115,8 +115,9 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
   store_.SetCommitListener([this](std::span<const events::Event> events) {
     if (events.empty() && !behind_) return;
     // Behind until the read models are written, also when a projection throws (the
-    // store catches it): the next group, even one that commits nothing, then replays
-    // the log from the checkpoints instead of applying only its own events on top.
+    // store catches it): the next group, even one that commits nothing, or the store's
+    // idle tick, then replays the log from the checkpoints instead of applying only
+    // its own events on top.
     const bool replay = behind_;
     behind_ = true;
     Status s;
@@ -128,8 +129,9 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
       s = ApplyAll(events);
     }
     if (!s.ok()) {
-      std::fprintf(stderr, "ledgerflow: read models not written (%s); the next commit replays "
-                   "the log from their checkpoints\n", s.ToString().c_str());
+      std::fprintf(stderr, "ledgerflow: read models not written (%s); they replay the log from "
+                   "their checkpoints at the next group, or within a second\n",
+                   s.ToString().c_str());
       return;
     }
     behind_ = false;

@@ -3,9 +3,11 @@
 #include "projections/projection_runner.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -156,6 +158,18 @@ TEST_F(ProjectionRunnerTest, ReadModelsStayBehindWhileWritesKeepFailingAndCatchU
   auto checkpoint = runner_->Checkpoint("workflows");
   ASSERT_TRUE(checkpoint.ok());
   EXPECT_EQ(*checkpoint, storage_->events().HeadPosition());
+}
+
+TEST_F(ProjectionRunnerTest, AnIdleStoreCatchesUpWithoutAnotherAppend) {
+  kv_->FailNextWrites(1);
+  ASSERT_TRUE(AppendCreation("wf_missed").ok());
+  EXPECT_FALSE(Exists("wf_missed"));
+  // Nothing else is appended: the store's idle tick (about once a second) replays.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!Exists("wf_missed") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(Exists("wf_missed"));
 }
 
 TEST_F(ProjectionRunnerTest, AProjectionThatThrowsIsCaughtUpLikeAFailedWrite) {
