@@ -13,6 +13,7 @@
 #include "core/internal/definition_util.h"
 #include "core/internal/step_rules.h"
 #include "core/internal/validation_report.h"
+#include "core/utf8.h"
 
 namespace ledgerflow::core {
 namespace {
@@ -26,12 +27,6 @@ using internal::Quote;
 using internal::RankStages;
 using internal::Shown;
 using internal::Str;
-
-// Length in Unicode code points (input is valid UTF-8: json::Parse checks it).
-size_t CodePoints(std::string_view s) {
-  return static_cast<size_t>(std::count_if(
-      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
-}
 
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -104,7 +99,7 @@ class Validator {
       TypeError("Definition", "name", "a string", *name);
     } else if (name->GetStringLength() == 0) {
       errors_.Add("Definition: 'name' must not be empty");
-    } else if (CodePoints(Str(*name)) > options_.max_name_length) {
+    } else if (utf8::CodePoints(Str(*name)) > options_.max_name_length) {
       errors_.Add("Definition: 'name' must be at most " +
                   std::to_string(options_.max_name_length) + " characters");
     }

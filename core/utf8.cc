@@ -48,6 +48,16 @@ bool IsValid(std::string_view s) {
   return true;
 }
 
+size_t CodePoints(std::string_view s) {
+  size_t count = 0;
+  while (!s.empty()) {
+    const size_t n = SequenceLength(s);
+    s.remove_prefix(n == 0 ? 1 : n);
+    ++count;
+  }
+  return count;
+}
+
 std::string Sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -13,6 +13,10 @@ size_t SequenceLength(std::string_view s);
 
 bool IsValid(std::string_view s);
 
+// Unicode code points in `s`, counting each byte that starts no well-formed sequence
+// as one: the length limits of names and texts count characters, not bytes.
+size_t CodePoints(std::string_view s);
+
 // `s` with every byte that does not start a well-formed sequence replaced by U+FFFD:
 // for text that came from a client (a path, a query value) and is quoted back in a
 // JSON answer, which must be UTF-8.

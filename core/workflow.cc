@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/json_patch.h"
+#include "core/utf8.h"
 
 namespace ledgerflow::core {
 namespace {
@@ -49,7 +50,7 @@ Status CheckTagList(const std::vector<std::string>& tags) {
     return InvalidArgument("'tags' holds at most " + std::to_string(kMaxTags) + " tags");
   }
   for (const std::string& t : tags) {
-    if (t.empty() || t.size() > kMaxTagLength) {
+    if (t.empty() || (t.size() > kMaxTagLength && utf8::CodePoints(t) > kMaxTagLength)) {
       return InvalidArgument("each tag must be a non-empty string of at most " +
                              std::to_string(kMaxTagLength) + " characters");
     }
@@ -68,7 +69,7 @@ Status CheckTags(const json::Value& tags, std::vector<std::string>* out) {
 }
 
 Status CheckText(std::string_view field, std::string_view value, size_t max) {
-  if (value.size() > max) {
+  if (value.size() > max && utf8::CodePoints(value) > max) {
     return InvalidArgument("'" + std::string(field) + "' is longer than " +
                            std::to_string(max) + " characters");
   }

@@ -20,14 +20,18 @@ std::string OrgKey(std::string_view org) { return "org/" + std::string(org); }
 std::string Encode(const KeyView& k) {
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  // Lengths given: a name may hold a NUL character.
+  auto text = [&w](const std::string& s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  };
   w.StartObject();
-  w.Key("key_id"); w.String(k.key_id.c_str());
-  w.Key("org"); w.String(k.org.c_str());
-  w.Key("name"); w.String(k.name.c_str());
+  w.Key("key_id"); text(k.key_id);
+  w.Key("org"); text(k.org);
+  w.Key("name"); text(k.name);
   w.Key("role"); w.String(core::RoleName(k.role));
-  w.Key("secret_hash"); w.String(k.secret_hash.c_str());
+  w.Key("secret_hash"); text(k.secret_hash);
   w.Key("created_at_ms"); w.Int64(k.created_at_ms);
-  w.Key("created_by"); w.String(k.created_by.c_str());
+  w.Key("created_by"); text(k.created_by);
   w.Key("revoked"); w.Bool(k.revoked);
   w.Key("revoked_at_ms"); w.Int64(k.revoked_at_ms);
   w.EndObject();

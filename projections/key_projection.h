@@ -33,6 +33,8 @@ class KeyProjection : public Projection {
   explicit KeyProjection(events::KvStore& kv) : kv_(kv) {}
 
   std::string_view name() const override { return "keys"; }
+  // 2: key names holding a NUL character are stored whole
+  int version() const override { return 2; }
   Status Apply(std::span<const events::Event> events, events::KvBatch& batch) override;
   void Committed(bool dropped_all) override;
   std::vector<std::string> KeyPrefixes() const override;

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/utf8.h"
 #include "events/chain.h"
 #include "service/crypto.h"
 
@@ -52,6 +53,9 @@ StatusOr<Caller> KeyService::Authenticate(std::string_view authorization) const 
   while (!credentials.empty() && (credentials.front() == ' ' || credentials.front() == '\t')) {
     credentials.remove_prefix(1);
   }
+  while (!credentials.empty() && (credentials.back() == ' ' || credentials.back() == '\t')) {
+    credentials.remove_suffix(1);
+  }
   auto token = core::ParseKeyToken(credentials);
   if (!token) return BadKey("Malformed API key: expected lf_<key_id>_<secret>");
   auto key = keys_.GetKey(token->key_id);
@@ -89,7 +93,7 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
                             " key cannot create an " + core::RoleName(role) + " key")
         .WithReason("forbidden");
   }
-  if (name.size() > 200) {
+  if (utf8::CodePoints(name) > 200) {
     return InvalidArgument("'name' is longer than 200 characters").WithReason("invalid_field");
   }
   LF_RETURN_IF_ERROR(EnsureOrg(by, org));
@@ -115,10 +119,30 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
 }
 
 Status KeyService::RevokeKey(const Caller& by, std::string_view key_id) {
+  std::lock_guard<std::mutex> lock(revoke_mu_);
   auto key = keys_.GetKey(key_id);
   if (!key.ok()) return key.status();
   if (!key->has_value() || (*key)->org != by.org) return NotFound("API key not found");
+  const core::Role role = (*key)->role;
+  // The rule of CreateKey: only an owner touches admin and owner keys.
+  if (role > by.role || (role >= core::Role::kAdmin && by.role != core::Role::kOwner)) {
+    return PermissionDenied(std::string("An ") + core::RoleName(by.role) +
+                            " key cannot revoke an " + core::RoleName(role) + " key")
+        .WithReason("forbidden");
+  }
   if ((*key)->revoked) return Status::Ok();
+  if (role == core::Role::kOwner) {
+    auto keys = keys_.ListKeys(by.org);
+    if (!keys.ok()) return keys.status();
+    const auto active_owners = std::count_if(keys->begin(), keys->end(), [](const auto& k) {
+      return k.role == core::Role::kOwner && !k.revoked;
+    });
+    if (active_owners <= 1) {
+      return Conflict("This is the organisation's last owner key; create another owner key "
+                      "before revoking it")
+          .WithReason("last_owner_key");
+    }
+  }
   auto result = store_.Append(OneEvent(by, by.org, core::KeyStream(key_id), events::kAnyVersion,
                                        core::kKeyRevoked, "{}"));
   return result.ok() ? Status::Ok() : result.status();

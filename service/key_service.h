@@ -2,6 +2,7 @@
 // Thread-safe.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,8 @@ class KeyService {
                                  core::Role role);
 
   // Revokes a key of the caller's org; NotFound for unknown keys and other orgs' keys.
+  // A caller revokes only keys it could have created (PermissionDenied: an admin and an
+  // owner key), and the org's last active owner key stays (Conflict "last_owner_key").
   Status RevokeKey(const Caller& by, std::string_view key_id);
 
   StatusOr<std::vector<projections::KeyView>> ListKeys(const Caller& by) const;
@@ -42,6 +45,9 @@ class KeyService {
 
   events::EventStore& store_;
   const projections::KeyProjection& keys_;
+  // Makes "is it the last owner key?" and the revocation one step: otherwise two
+  // concurrent revocations could each leave the other key as the last one.
+  std::mutex revoke_mu_;
 };
 
 }  // namespace ledgerflow::service

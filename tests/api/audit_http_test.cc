@@ -90,6 +90,57 @@ TEST_F(AuditHttpTest, NoKeyCreatesAHigherRole) {
   EXPECT_EQ(editor.Post("/api/keys", R"({"name":"x","role":"viewer"})").status, 403);
 }
 
+TEST_F(AuditHttpTest, OnlyOwnersRevokeAdminAndOwnerKeysAndTheLastOwnerKeyStays) {
+  auto key_id = [&](const std::string& role) {
+    auto created = client_->Post("/api/keys", R"({"name":"k","role":")" + role + R"("})");
+    EXPECT_EQ(created.status, 201) << created.body;
+    return std::string(ParseJson(created.body)["key"]["id"].GetString());
+  };
+  const std::string second_owner = key_id("owner");
+  const std::string other_admin = key_id("admin");
+  const std::string editor = key_id("editor");
+  HttpClient admin(server_->url());
+  admin.set_token(server_->CreateKey("acme", core::Role::kAdmin));
+  for (const std::string& id : {second_owner, other_admin}) {
+    auto denied = admin.Send("DELETE", "/api/keys/" + id);
+    EXPECT_EQ(denied.status, 403) << id;
+    EXPECT_NE(denied.body.find("forbidden"), std::string::npos) << denied.body;
+  }
+  EXPECT_EQ(admin.Send("DELETE", "/api/keys/" + editor).status, 200);
+
+  // The fixture's owner key revokes the other owner key, then cannot revoke itself.
+  EXPECT_EQ(client_->Send("DELETE", "/api/keys/" + second_owner).status, 200);
+  std::string own_id;
+  for (const auto& k : ParseJson(client_->Get("/api/keys").body)["keys"].GetArray()) {
+    if (std::string(k["role"].GetString()) == "owner" && !k["revoked"].GetBool()) {
+      own_id = k["id"].GetString();
+    }
+  }
+  ASSERT_FALSE(own_id.empty());
+  auto last = client_->Send("DELETE", "/api/keys/" + own_id);
+  EXPECT_EQ(last.status, 409);
+  EXPECT_NE(last.body.find("last_owner_key"), std::string::npos) << last.body;
+  EXPECT_EQ(client_->Get("/api/keys").status, 200);  // still works
+}
+
+TEST_F(AuditHttpTest, KeyNamesAreKeptWholeAndCountedInCharacters) {
+  auto nul = client_->Post("/api/keys", R"({"name":"a\u0000b","role":"viewer"})");
+  ASSERT_EQ(nul.status, 201) << nul.body;
+  auto doc = ParseJson(nul.body);
+  EXPECT_EQ(std::string(doc["key"]["name"].GetString(), doc["key"]["name"].GetStringLength()),
+            std::string("a\0b", 3));
+  std::string accented;
+  for (int i = 0; i < 150; ++i) accented += "\xC3\xA9";  // 150 characters, 300 bytes
+  EXPECT_EQ(client_->Post("/api/keys", R"({"name":")" + accented + R"(","role":"viewer"})")
+                .status,
+            201);
+  std::string too_long;
+  for (int i = 0; i < 201; ++i) too_long += "\xC3\xA9";
+  EXPECT_EQ(client_->Post("/api/keys", R"({"name":")" + too_long + R"(","role":"viewer"})")
+                .status,
+            400);
+}
+
 TEST_F(AuditHttpTest, AnotherOrgsKeyCannotBeRevoked) {
   auto created = ParseJson(client_->Post("/api/keys", R"({"name":"ci","role":"viewer"})").body);
   std::string id = created["key"]["id"].GetString();

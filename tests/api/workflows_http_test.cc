@@ -493,7 +493,8 @@ TEST_F(WorkflowsHttpTest, KeysAreRequiredAndRolesEnforced) {
   // The scheme's case and the spaces after it do not matter; another scheme does.
   HttpClient raw(server_->url());  // sends no Authorization of its own
   const std::string& token = server_->owner_token();
-  for (const std::string& value : {"bearer " + token, "BEARER  " + token}) {
+  for (const std::string& value :
+       {"bearer " + token, "BEARER  " + token, "Bearer " + token + " "}) {
     EXPECT_EQ(raw.Send("GET", "/api/workflows", "", {"Authorization: " + value}).status,
               200)
         << value;

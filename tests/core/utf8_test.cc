@@ -38,5 +38,12 @@ TEST(Utf8Test, SanitizeReplacesEachBadByteAndKeepsTheRest) {
   EXPECT_TRUE(IsValid(Sanitize("\xED\xA0\x80\xC0\xAF")));
 }
 
+TEST(Utf8Test, CodePointsCountCharactersAndEachStrayByteAsOne) {
+  EXPECT_EQ(CodePoints(""), 0u);
+  EXPECT_EQ(CodePoints("caf\xC3\xA9"), 4u);
+  EXPECT_EQ(CodePoints("\xF0\x9F\x98\x80\xE2\x86\x92"), 2u);
+  EXPECT_EQ(CodePoints("a\xFF\xC3"), 3u);
+}
+
 }  // namespace
 }  // namespace ledgerflow::utf8
