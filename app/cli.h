@@ -25,6 +25,8 @@ class Flags {
   bool help() const { return help_; }
   std::string Get(const std::string& name) const;
   bool Has(const std::string& name) const;
+  // Whether the command line named the flag (even with an empty value).
+  bool Given(const std::string& name) const { return values_.count(name) > 0; }
 
  private:
   std::map<std::string, std::string> values_;

@@ -1,7 +1,10 @@
 // ledgerflow: the server and its offline tools over one data directory.
+#include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <unistd.h>
@@ -17,9 +20,35 @@ namespace {
 
 const FlagSpec kDataDir{"data-dir", "LEDGERFLOW_DATA_DIR", "./data", "data directory"};
 
-int Fail(const std::string& message) {
+int Fail(const std::string& message, int exit_code = 1) {
   std::fprintf(stderr, "ledgerflow: %s\n", message.c_str());
-  return 1;
+  return exit_code;
+}
+
+// A flag's value as an integer in [min, max].
+std::optional<long long> IntFlag(const Flags& flags, const std::string& name, long long min,
+                                 long long max) {
+  const std::string text = flags.Get(name);
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The tools that read an existing store (rebuild, verify, export) must not create an
+// empty one at a mistyped path and report on that.
+Status RequireDataDir(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) {
+    return NotFound("no data directory at '" + dir +
+                    "' (check --data-dir; the server creates one on its first start)");
+  }
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return InvalidArgument("'" + dir + "' is not a ledgerflow data directory");
+  }
+  return Status::Ok();
 }
 
 // Prints replay progress on a terminal only, so logs and pipes stay clean.
@@ -54,6 +83,19 @@ int Serve(int argc, char** argv) {
   if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
   if (flags.help()) return std::printf("%s", Usage("serve", summary, specs).c_str()), 0;
 
+  // Every flag is checked before the data directory is touched.
+  api::ServerOptions options;
+  options.host = flags.Get("host");
+  auto port = IntFlag(flags, "port", 0, 65535);
+  if (!port) return Fail("--port takes a port number from 0 to 65535");
+  auto threads = IntFlag(flags, "threads", 1, 255);
+  if (!threads) return Fail("--threads takes a number from 1 to 255");
+  auto max_body = IntFlag(flags, "max-body-bytes", 1, int64_t{1} << 30);
+  if (!max_body) return Fail("--max-body-bytes takes a number from 1 to 1073741824");
+  options.port = static_cast<uint16_t>(*port);
+  options.threads = static_cast<int>(*threads);
+  options.max_body_bytes = static_cast<size_t>(*max_body);
+
   // Block the stop signals before any thread starts, so that only sigwait sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -64,7 +106,11 @@ int Serve(int argc, char** argv) {
 
   auto ledger = OpenLedger(flags, flags.Has("allow-scripts"));
   if (!ledger.ok()) return Fail(ledger.status().ToString());
+  api::Server server(**ledger, options);
+  if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 
+  // Only once the server listens: a start that fails (a port in use) must not use up
+  // the one-time owner key of a new directory without printing it.
   auto orgs = (*ledger)->key_view().ListOrgs();
   if (!orgs.ok()) return Fail(orgs.status().ToString());
   std::string first_key;
@@ -75,18 +121,6 @@ int Serve(int argc, char** argv) {
     if (!key.ok()) return Fail(key.status().ToString());
     first_key = key->token;
   }
-
-  api::ServerOptions options;
-  options.host = flags.Get("host");
-  try {
-    options.port = static_cast<uint16_t>(std::stoi(flags.Get("port")));
-    options.threads = std::stoi(flags.Get("threads"));
-    options.max_body_bytes = std::stoul(flags.Get("max-body-bytes"));
-  } catch (const std::exception&) {
-    return Fail("--port, --threads and --max-body-bytes take numbers");
-  }
-  api::Server server(**ledger, options);
-  if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 
   if (!first_key.empty()) {
     std::printf("Owner API key for organisation 'default' (shown once, keep it safe):\n  %s\n",
@@ -123,8 +157,14 @@ int KeysCreate(int argc, char** argv) {
   if (flags.Get("org").empty()) return Fail("--org is required");
   auto role = core::ParseRole(flags.Get("role"));
   if (!role) return Fail("--role must be viewer, editor, admin or owner");
+  std::error_code ec;
+  const bool new_directory = !std::filesystem::exists(flags.Get("data-dir"), ec);
   auto ledger = OpenLedger(flags);
   if (!ledger.ok()) return Fail(ledger.status().ToString());
+  if (new_directory) {
+    std::fprintf(stderr, "ledgerflow: created a new data directory at '%s'\n",
+                 flags.Get("data-dir").c_str());
+  }
   service::Caller system{flags.Get("org"), "system", core::Role::kOwner, "cli"};
   auto key = (*ledger)->keys().CreateKey(system, flags.Get("org"), flags.Get("name"), *role);
   if (!key.ok()) return Fail(key.status().ToString());
@@ -141,6 +181,7 @@ int Rebuild(int argc, char** argv) {
                                               "from position 0 (the server must be stopped).",
                                    specs).c_str()), 0;
   }
+  if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
   auto ledger = OpenLedger(flags);
   if (!ledger.ok()) return Fail(ledger.status().ToString());
   Status s = (*ledger)->runner().Rebuild(ProgressPrinter("rebuilding"));
@@ -150,21 +191,28 @@ int Rebuild(int argc, char** argv) {
   return 0;
 }
 
-// Verifies the log in the data directory, or an NDJSON export with --file.
+// Verifies the log in the data directory, or an NDJSON export with --file. Exit codes:
+// 0 verified, 1 the chain or a line is bad, 2 nothing could be verified.
 int Verify(int argc, char** argv) {
   std::vector<FlagSpec> specs = {kDataDir, {"file", "", "", "verify an NDJSON export instead"}};
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err, 2);
   if (flags.help()) {
-    return std::printf("%s", Usage("verify", "Recomputes every org's hash chain; exits 1 "
-                                             "naming the first bad position.",
+    return std::printf("%s", Usage("verify", "Recomputes every org's hash chain and prints each "
+                                             "chain's head. Exits 1 naming the first bad "
+                                             "position or line, 2 when it cannot read its "
+                                             "input.",
                                    specs).c_str()), 0;
   }
   events::ChainVerifier verifier;
   Status status;
-  if (!flags.Get("file").empty()) {
-    std::ifstream in(flags.Get("file"));
-    if (!in) return Fail("cannot read " + flags.Get("file"));
+  if (flags.Given("file")) {
+    const std::string path = flags.Get("file");
+    std::error_code ec;
+    if (path.empty()) return Fail("--file needs a path", 2);
+    if (std::filesystem::is_directory(path, ec)) return Fail(path + " is a directory", 2);
+    std::ifstream in(path);
+    if (!in) return Fail("cannot read " + path, 2);
     std::string line;
     uint64_t line_no = 0;
     while (status.ok() && std::getline(in, line)) {
@@ -176,16 +224,27 @@ int Verify(int argc, char** argv) {
                           event.status().message());
         break;
       }
+      // Exactly as exported: a member added, repeated (a reader may take either copy)
+      // or reformatted is not covered by the hash, so it is refused.
+      if (events::EncodeEvent(*event) != line) {
+        status = DataLoss("line " + std::to_string(line_no) + " (position " +
+                          std::to_string(event->position) +
+                          ") is not the event as exported: a member was added, repeated, "
+                          "reordered or reformatted");
+        break;
+      }
       status = verifier.Feed(*event);
     }
+    if (status.ok() && in.bad()) return Fail("cannot read " + path, 2);
   } else {
+    if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message(), 2);
     auto ledger = OpenLedger(flags);
-    if (!ledger.ok()) return Fail(ledger.status().ToString());
+    if (!ledger.ok()) return Fail(ledger.status().ToString(), 2);
     Status read = (*ledger)->store().ReadAll(1, [&](const events::Event& e) {
       status = verifier.Feed(e);
       return status.ok();
     });
-    if (status.ok()) status = read;
+    if (status.ok() && !read.ok()) return Fail(read.ToString(), 2);
   }
   if (!status.ok()) {
     std::printf("FAILED: %s\n", status.message().c_str());
@@ -193,6 +252,12 @@ int Verify(int argc, char** argv) {
   }
   std::printf("ok: %lu events, %zu org chains verified\n", verifier.checked(),
               verifier.heads().size());
+  // The heads to compare with the server's (GET /api/audit/verify): a copy cut short
+  // still verifies, but ends at an older head.
+  for (const auto& [org, head] : verifier.heads()) {
+    std::printf("  %s: head at position %lu, hash %s\n", org.c_str(), head.position,
+                head.hash.c_str());
+  }
   return 0;
 }
 
@@ -205,6 +270,7 @@ int Export(int argc, char** argv) {
                                              "per line (verify it with verify --file).",
                                    specs).c_str()), 0;
   }
+  if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
   auto ledger = OpenLedger(flags);
   if (!ledger.ok()) return Fail(ledger.status().ToString());
   std::string org = flags.Get("org");
@@ -214,6 +280,8 @@ int Export(int argc, char** argv) {
   });
   std::cout.flush();
   if (!read.ok()) return Fail(read.ToString());
+  // A full disk or a closed pipe: the export is incomplete, say so.
+  if (!std::cout) return Fail("writing the export failed; it is incomplete");
   return 0;
 }
 

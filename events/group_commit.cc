@@ -99,12 +99,12 @@ void RocksEventStore::AppendAsync(AppendRequest request, AppendCallback done) {
 void RocksEventStore::WriterLoop() {
   // An idle store still calls the listener now and then (with no events), so that one
   // that fell behind catches up without waiting for the next append.
-  constexpr auto kIdleTick = std::chrono::seconds(1);
   std::vector<Pending> group;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait_for(lock, kIdleTick, [&] { return stopping_ || !queue_.empty(); });
+      queue_cv_.wait_for(lock, options_.idle_listener_interval,
+                         [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) {
         if (stopping_) return;  // everything queued is committed
         lock.unlock();

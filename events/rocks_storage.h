@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ struct StorageOptions {
   // Wall clock in milliseconds since the epoch for `at`; system_clock when empty.
   // Called on the writer thread only.
   std::function<int64_t()> clock;
+  // How long the writer waits for appends before calling the commit listener with no
+  // events (so that read models that fell behind catch up on an idle server).
+  std::chrono::milliseconds idle_listener_interval{1000};
 };
 
 class RocksStorage {

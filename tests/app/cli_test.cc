@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -115,6 +116,16 @@ std::string Definition(const std::string& url) {
          R"("config":{"url":")" + url + R"("}}]}})";
 }
 
+// A data directory made by serve, holding the owner key (events 1-2) and one
+// workflow (event 3).
+void ServeOneWorkflow(const std::string& data) {
+  ServeProcess serve(data);
+  HttpClient client(serve.url());
+  client.set_token(serve.key());
+  ASSERT_EQ(client.Post("/api/workflows", Definition("https://a.example")).status, 201);
+  ASSERT_EQ(serve.Stop(), 0);
+}
+
 TEST(CliTest, NewUserFlowSurvivesRestartAndVerifies) {
   TempDir dir;
   std::string data = (dir.path() / "data").string();
@@ -211,13 +222,7 @@ TEST(CliTest, EveryAnsweredWriteSurvivesAKill) {
 TEST(CliTest, VerifyNamesTheFirstCorruptedPosition) {
   TempDir dir;
   std::string data = (dir.path() / "data").string();
-  {
-    ServeProcess serve(data);
-    HttpClient client(serve.url());
-    client.set_token(serve.key());
-    ASSERT_EQ(client.Post("/api/workflows", Definition("https://a.example")).status, 201);
-    serve.Stop();
-  }
+  ASSERT_NO_FATAL_FAILURE(ServeOneWorkflow(data));
   // Corrupt event 2 (the owner key is 1..2; the workflow comes after) in place.
   {
     rocksdb::Options options;
@@ -265,6 +270,65 @@ TEST(CliTest, KeysCreatePrintsAKeyTheServerAccepts) {
   client.set_token(created.output.substr(0, created.output.size() - 1));
   EXPECT_EQ(client.Get("/api/workflows").status, 200);
   EXPECT_EQ(client.Post("/api/workflows", Definition("https://a.example")).status, 201);
+}
+
+TEST(CliTest, ToolsRefuseADataDirectoryThatIsNotThere) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "no" / "such" / "dir").string();
+  EXPECT_EQ(RunCli("verify --data-dir " + missing).exit_code, 2);
+  EXPECT_EQ(RunCli("export --data-dir " + missing).exit_code, 1);
+  EXPECT_EQ(RunCli("rebuild --data-dir " + missing).exit_code, 1);
+  EXPECT_FALSE(std::filesystem::exists(missing)) << "a tool created the directory";
+  const std::string empty = (dir.path() / "empty").string();
+  std::filesystem::create_directories(empty);
+  EXPECT_EQ(RunCli("verify --data-dir " + empty).exit_code, 2);
+  EXPECT_TRUE(std::filesystem::is_empty(empty));
+  EXPECT_EQ(RunCli("verify --file " + dir.path().string()).exit_code, 2);
+  EXPECT_EQ(RunCli("verify --file ''").exit_code, 2);
+}
+
+TEST(CliTest, VerifyRefusesExportLinesThatAreNotAsExported) {
+  TempDir dir;
+  std::string data = (dir.path() / "data").string();
+  ASSERT_NO_FATAL_FAILURE(ServeOneWorkflow(data));
+  auto exported = RunCli("export --data-dir " + data);
+  ASSERT_EQ(exported.exit_code, 0);
+  std::string file = (dir.path() / "events.ndjson").string();
+  std::ofstream(file) << exported.output;
+  auto ok = RunCli("verify --file " + file);
+  EXPECT_EQ(ok.exit_code, 0);
+  EXPECT_NE(ok.output.find("default: head at position 3, hash "), std::string::npos)
+      << ok.output;
+
+  // The last line with a second "data" (most readers take the last copy) or an extra
+  // member, neither covered by the hash.
+  for (const std::string& addition :
+       {std::string(R"(,"data":{"name":"EVIL"})"), std::string(R"(,"note":"approved")")}) {
+    std::string edited = exported.output;
+    edited.insert(edited.size() - 2, addition);  // before the closing brace of the last line
+    std::ofstream(file, std::ios::trunc) << edited;
+    auto bad = RunCli("verify --file " + file);
+    EXPECT_EQ(bad.exit_code, 1) << addition;
+    EXPECT_NE(bad.output.find("line 3 (position 3) is not the event as exported"),
+              std::string::npos)
+        << bad.output;
+  }
+  // A full disk (or a closed pipe) fails the export rather than cutting it short.
+  EXPECT_EQ(RunCli("export --data-dir " + data + " > /dev/full").exit_code, 1);
+}
+
+TEST(CliTest, ServeChecksItsFlagsAndKeepsTheOwnerKeyIfItCannotStart) {
+  TempDir dir;
+  const std::string data = (dir.path() / "data").string();
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port 70000").exit_code, 1);
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --threads 0").exit_code, 1);
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port abc").exit_code, 1);
+  // A port in use: the start fails before the one-time owner key is made.
+  ServeProcess other((dir.path() / "other").string());
+  const std::string busy_port = other.url().substr(other.url().rfind(':') + 1);
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port " + busy_port).exit_code, 1);
+  ServeProcess serve(data);
+  EXPECT_FALSE(serve.key().empty()) << "the owner key was used up by the failed start";
 }
 
 TEST(CliTest, EveryCommandHasHelp) {
