@@ -111,7 +111,8 @@ TEST_F(AuditHttpTest, OnlyOwnersRevokeAdminAndOwnerKeysAndTheLastOwnerKeyStays) 
   // The fixture's owner key revokes the other owner key, then cannot revoke itself.
   EXPECT_EQ(client_->Send("DELETE", "/api/keys/" + second_owner).status, 200);
   std::string own_id;
-  for (const auto& k : ParseJson(client_->Get("/api/keys").body)["keys"].GetArray()) {
+  const auto keys = ParseJson(client_->Get("/api/keys").body);
+  for (const auto& k : keys["keys"].GetArray()) {
     if (std::string(k["role"].GetString()) == "owner" && !k["revoked"].GetBool()) {
       own_id = k["id"].GetString();
     }
