@@ -117,8 +117,8 @@ void VerifyChain(service::AuditService& audit, StreamWorkers&, ApiRequest& req,
   out->SendJson(Code::Ok, doc);
 }
 
-void EventFeed(service::AuditService& audit, StreamWorkers& streams, ApiRequest& req,
-               ResponderPtr out) {
+void EventFeed(service::AuditService& audit, const service::KeyService& keys,
+               StreamWorkers& streams, ApiRequest& req, ResponderPtr out) {
   std::optional<std::string> resume = req.header("Last-Event-ID");
   if (!resume) resume = req.query("after");
   events::Position after = 0;
@@ -128,19 +128,31 @@ void EventFeed(service::AuditService& audit, StreamWorkers& streams, ApiRequest&
     after = static_cast<events::Position>(*n);
   }
   std::string org = req.caller.org;
-  bool started = streams.Start([&audit, org, after, out](const std::atomic<bool>& stop) {
+  std::string key_id = req.caller.actor;
+  bool started = streams.Start([&audit, &keys, org, key_id, after,
+                                out](const std::atomic<bool>& stop) {
     auto stream = RawStream::Start(*out, 200, "OK", "text/event-stream");
     if (!stream) return;
     bool open = stream->Write(": ledgerflow event feed\n\n");
     if (!open) return;
+    // The key is checked again before everything sent: a revoked key reads no more
+    // (its own revocation included).
+    bool revoked = false;
+    auto authorized = [&] {
+      revoked = revoked || !keys.IsActive(key_id);
+      return !revoked;
+    };
     Status s = audit.Follow(
         org, after,
         [&](const events::Event& e) {
-          return stream->Write("id: " + std::to_string(e.position) + "\nevent: " + e.type +
-                                    "\ndata: " + events::EncodeEvent(e) + "\n\n");
+          return authorized() &&
+                 stream->Write("id: " + std::to_string(e.position) + "\nevent: " + e.type +
+                               "\ndata: " + events::EncodeEvent(e) + "\n\n");
         },
-        [&] { return stream->Write(": ping\n\n"); }, stop, kHeartbeat);
-    if (!s.ok()) {
+        [&] { return authorized() && stream->Write(": ping\n\n"); }, stop, kHeartbeat);
+    if (revoked) {
+      stream->Write("event: error\ndata: the API key of this feed was revoked\n\n");
+    } else if (!s.ok()) {
       stream->Write("event: error\ndata: " + s.message() + "\n\n");
     }
     stream->End();
@@ -153,12 +165,16 @@ void EventFeed(service::AuditService& audit, StreamWorkers& streams, ApiRequest&
 
 }  // namespace
 
-void AddAuditRoutes(Router& router, service::AuditService& audit, StreamWorkers& streams) {
+void AddAuditRoutes(Router& router, service::AuditService& audit,
+                    const service::KeyService& keys, StreamWorkers& streams) {
   using Handler = void (*)(service::AuditService&, StreamWorkers&, ApiRequest&, ResponderPtr);
   auto bind = [&audit, &streams](Handler fn) {
     return [&audit, &streams, fn](ApiRequest& req, ResponderPtr out) {
       fn(audit, streams, req, std::move(out));
     };
+  };
+  auto feed = [&audit, &keys, &streams](ApiRequest& req, ResponderPtr out) {
+    EventFeed(audit, keys, streams, req, std::move(out));
   };
   router.Add({Method::Get, "/api/audit/events", core::Role::kViewer, bind(ListEvents),
               {"The organisation's raw events with their hashes (?format=ndjson exports all)",
@@ -166,7 +182,7 @@ void AddAuditRoutes(Router& router, service::AuditService& audit, StreamWorkers&
                {"stream", "type", "actor", "since", "until", "after", "limit", "format"}}});
   router.Add({Method::Get, "/api/audit/verify", core::Role::kViewer, bind(VerifyChain),
               {"Re-check the organisation's hash chain", "Audit"}});
-  router.Add({Method::Get, "/api/events/stream", core::Role::kViewer, bind(EventFeed),
+  router.Add({Method::Get, "/api/events/stream", core::Role::kViewer, feed,
               {"The organisation's log as Server-Sent Events (Last-Event-ID resumes)", "Audit",
                {"after"}}});
 }

@@ -5,9 +5,12 @@
 #include "api/router.h"
 #include "api/stream_workers.h"
 #include "service/audit_service.h"
+#include "service/key_service.h"
 
 namespace ledgerflow::api {
 
-void AddAuditRoutes(Router& router, service::AuditService& audit, StreamWorkers& streams);
+// `keys`: a live feed ends once the key it was opened with is revoked.
+void AddAuditRoutes(Router& router, service::AuditService& audit,
+                    const service::KeyService& keys, StreamWorkers& streams);
 
 }  // namespace ledgerflow::api

@@ -23,7 +23,7 @@ std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& stre
   auto router = std::make_shared<Router>();
   AddWorkflowRoutes(*router, ledger.workflows());
   AddKeyRoutes(*router, ledger.keys());
-  AddAuditRoutes(*router, ledger.audit(), streams);
+  AddAuditRoutes(*router, ledger.audit(), ledger.keys(), streams);
   // The OpenAPI route serves a document of the finished table.
   auto document = std::make_shared<std::string>();
   router->Add({Method::Get, "/healthz", std::nullopt,

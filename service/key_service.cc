@@ -148,6 +148,11 @@ Status KeyService::RevokeKey(const Caller& by, std::string_view key_id) {
   return result.ok() ? Status::Ok() : result.status();
 }
 
+bool KeyService::IsActive(std::string_view key_id) const {
+  auto key = keys_.GetKey(key_id);
+  return key.ok() && key->has_value() && !(*key)->revoked;
+}
+
 StatusOr<std::vector<projections::KeyView>> KeyService::ListKeys(const Caller& by) const {
   return keys_.ListKeys(by.org);
 }

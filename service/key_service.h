@@ -40,6 +40,10 @@ class KeyService {
 
   StatusOr<std::vector<projections::KeyView>> ListKeys(const Caller& by) const;
 
+  // Whether `key_id` still authenticates (exists and is not revoked): for answers that
+  // outlive their request, such as a live feed.
+  bool IsActive(std::string_view key_id) const;
+
  private:
   Status EnsureOrg(const Caller& by, std::string_view org);
 

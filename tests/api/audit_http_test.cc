@@ -359,6 +359,28 @@ TEST_F(AuditHttpTest, LiveFeedIsOrgScoped) {
   EXPECT_EQ(EventIds(r.body).size(), 3u);
 }
 
+TEST_F(AuditHttpTest, LiveFeedEndsWhenItsKeyIsRevoked) {
+  auto created = ParseJson(client_->Post("/api/keys", R"({"name":"feed","role":"viewer"})").body);
+  const std::string id = created["key"]["id"].GetString();
+  HttpClient feed(server_->url());
+  feed.set_token(created["secret"].GetString());
+  std::thread revoker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto c = server_->Client();
+    EXPECT_EQ(c->Send("DELETE", "/api/keys/" + id).status, 200);
+    Create(*c, "after-revocation");
+  });
+  auto r = feed.StreamUntil(
+      "/api/events/stream", {},
+      [](const std::string& body) { return body.find("revoked") != std::string::npos; }, 10000);
+  revoker.join();
+  EXPECT_NE(r.body.find("event: error\ndata: the API key of this feed was revoked"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("key.revoked"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("after-revocation"), std::string::npos) << r.body;
+}
+
 TEST_F(AuditHttpTest, ServerStopsWithOpenFeeds) {
   HttpClient feed(server_->url());
   feed.set_token(server_->owner_token());
