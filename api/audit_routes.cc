@@ -52,7 +52,8 @@ StatusOr<service::AuditQuery> ParseQuery(const ApiRequest& req) {
 
 void Export(service::AuditService& audit, StreamWorkers& streams, const service::Caller& caller,
             service::AuditQuery query, ResponderPtr out) {
-  bool started = streams.Start([&audit, caller, query, out](const std::atomic<bool>& stop) {
+  Status started = streams.Start(caller.org, [&audit, caller, query,
+                                              out](const std::atomic<bool>& stop) {
     auto stream = RawStream::Start(*out, 200, "OK", "application/x-ndjson");
     if (!stream) return;
     std::string chunk;
@@ -73,10 +74,7 @@ void Export(service::AuditService& audit, StreamWorkers& streams, const service:
                               s.ToString().c_str());
     if (open) stream->End();
   });
-  if (!started) {
-    out->SendError(Status(StatusCode::kUnavailable, "Too many open streams; retry later")
-                       .WithReason("too_many_streams"));
-  }
+  if (!started.ok()) out->SendError(started);
 }
 
 void ListEvents(service::AuditService& audit, StreamWorkers& streams, ApiRequest& req,
@@ -129,8 +127,8 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
   }
   std::string org = req.caller.org;
   std::string key_id = req.caller.actor;
-  bool started = streams.Start([&audit, &keys, org, key_id, after,
-                                out](const std::atomic<bool>& stop) {
+  Status started = streams.Start(org, [&audit, &keys, org, key_id, after,
+                                      out](const std::atomic<bool>& stop) {
     auto stream = RawStream::Start(*out, 200, "OK", "text/event-stream");
     if (!stream) return;
     bool open = stream->Write(": ledgerflow event feed\n\n");
@@ -157,10 +155,7 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
     }
     stream->End();
   });
-  if (!started) {
-    out->SendError(Status(StatusCode::kUnavailable, "Too many open streams; retry later")
-                       .WithReason("too_many_streams"));
-  }
+  if (!started.ok()) out->SendError(started);
 }
 
 }  // namespace

@@ -13,18 +13,28 @@ void StreamWorkers::ReapLocked() {
   }
 }
 
-bool StreamWorkers::Start(std::function<void(const std::atomic<bool>& stop)> job) {
+Status StreamWorkers::Start(std::string_view tenant,
+                            std::function<void(const std::atomic<bool>& stop)> job) {
+  auto refuse = [](std::string message) {
+    return Status(StatusCode::kUnavailable, std::move(message)).WithReason("too_many_streams");
+  };
   std::lock_guard<std::mutex> lock(mu_);
-  if (stop_) return false;
+  if (stop_) return refuse("The server is stopping");
   ReapLocked();
-  if (workers_.size() >= max_streams_) return false;
+  const auto of_tenant = std::count_if(workers_.begin(), workers_.end(),
+                                       [&](const Worker& w) { return w.tenant == tenant; });
+  if (static_cast<size_t>(of_tenant) >= max_per_tenant_) {
+    return refuse("This organisation already has " + std::to_string(of_tenant) +
+                  " open streams (the most it may have); close one or retry later");
+  }
+  if (workers_.size() >= max_streams_) return refuse("Too many open streams; retry later");
   auto done = std::make_shared<std::atomic<bool>>(false);
   workers_.push_back({std::thread([this, job = std::move(job), done] {
                         job(stop_);
                         done->store(true);
                       }),
-                      done});
-  return true;
+                      done, std::string(tenant)});
+  return Status::Ok();
 }
 
 void StreamWorkers::StopAll() {
