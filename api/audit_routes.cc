@@ -4,6 +4,7 @@
 
 #include "api/raw_stream.h"
 #include "api/request_parsing.h"
+#include "core/access.h"
 #include "core/time_format.h"
 #include "events/codec.h"
 
@@ -118,10 +119,14 @@ void VerifyChain(service::AuditService& audit, StreamWorkers&, ApiRequest& req,
 void EventFeed(service::AuditService& audit, const service::KeyService& keys,
                StreamWorkers& streams, ApiRequest& req, ResponderPtr out) {
   std::optional<std::string> resume = req.header("Last-Event-ID");
-  if (!resume) resume = req.query("after");
+  const char* resume_source = "Last-Event-ID";
+  if (!resume) {
+    resume = req.query("after");
+    resume_source = "after";
+  }
   events::Position after = 0;
   if (resume) {
-    auto n = ParseInt(*resume, "Last-Event-ID", 0, INT64_MAX);
+    auto n = ParseInt(*resume, resume_source, 0, INT64_MAX);
     if (!n.ok()) return out->SendError(n.status());
     after = static_cast<events::Position>(*n);
   }
@@ -133,16 +138,19 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
     if (!stream) return;
     bool open = stream->Write(": ledgerflow event feed\n\n");
     if (!open) return;
-    // The key is checked again before everything sent: a revoked key reads no more
-    // (its own revocation included).
+    // The key is checked again before everything sent: a revoked key reads no more,
+    // its own revocation included. The feed can read that event before the read
+    // models have applied it, so the event itself counts too.
     bool revoked = false;
     auto authorized = [&] {
       revoked = revoked || !keys.IsActive(key_id);
       return !revoked;
     };
+    const std::string key_stream = core::KeyStream(key_id);
     Status s = audit.Follow(
         org, after,
         [&](const events::Event& e) {
+          if (e.type == core::kKeyRevoked && e.stream == key_stream) revoked = true;
           return authorized() &&
                  stream->Write("id: " + std::to_string(e.position) + "\nevent: " + e.type +
                                "\ndata: " + events::EncodeEvent(e) + "\n\n");

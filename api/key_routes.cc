@@ -27,12 +27,11 @@ json::Value KeyObject(const projections::KeyView& k, json::Allocator& a) {
 void CreateKey(service::KeyService& keys, ApiRequest& req, ResponderPtr out) {
   auto body = ParseObjectBody(req);
   if (!body.ok()) return out->SendError(body.status());
+  if (Status known = RefuseUnknownFields(*body, {"name", "role"}); !known.ok()) {
+    return out->SendError(known);
+  }
   auto name = OptionalString(*body, "name");
   if (!name.ok()) return out->SendError(name.status());
-  if (!name->has_value() || (*name)->empty()) {
-    return out->SendError(InvalidArgument("'name' (a label for the key) is required")
-                              .WithReason("invalid_field"));
-  }
   auto role_name = OptionalString(*body, "role");
   if (!role_name.ok()) return out->SendError(role_name.status());
   auto role = core::ParseRole(role_name->value_or(""));

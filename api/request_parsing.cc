@@ -1,5 +1,6 @@
 #include "api/request_parsing.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace ledgerflow::api {
@@ -32,6 +33,18 @@ StatusOr<json::Document> ParseObjectBody(const ApiRequest& request) {
         .WithReason("invalid_body");
   }
   return doc;
+}
+
+Status RefuseUnknownFields(const json::Value& body,
+                           std::initializer_list<std::string_view> known) {
+  for (const auto& m : body.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return InvalidArgument("Unknown field '" + std::string(name) + "'")
+          .WithReason("invalid_body");
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::optional<std::string>> OptionalString(const json::Value& body, const char* field) {

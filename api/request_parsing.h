@@ -2,8 +2,10 @@
 // clients see. Everything returns InvalidArgument naming the field.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/router.h"
@@ -13,6 +15,10 @@ namespace ledgerflow::api {
 
 // The body as a JSON object ("malformed_json" / "invalid_body" otherwise).
 StatusOr<json::Document> ParseObjectBody(const ApiRequest& request);
+
+// InvalidArgument ("invalid_body") naming the first member of `body` not in `known`.
+Status RefuseUnknownFields(const json::Value& body,
+                           std::initializer_list<std::string_view> known);
 
 // Optional typed members of a body object: nullopt when absent (or null), an error
 // when present with the wrong type.

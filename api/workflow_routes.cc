@@ -51,18 +51,6 @@ StatusOr<json::Document> DefinitionOf(const json::Value& body) {
   return json::Clone(*json::Find(body, "definition"));
 }
 
-Status RefuseUnknownFields(const json::Value& body,
-                           std::initializer_list<std::string_view> known) {
-  for (const auto& m : body.GetObject()) {
-    std::string_view name(m.name.GetString(), m.name.GetStringLength());
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      return InvalidArgument("Unknown field '" + std::string(name) + "'")
-          .WithReason("invalid_body");
-    }
-  }
-  return Status::Ok();
-}
-
 void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
   auto body = ParseObjectBody(req);
   if (!body.ok()) return out->SendError(body.status());

@@ -315,8 +315,12 @@ int main(int argc, char** argv) {
     return Help();
   }
   if (command == "keys") {
-    std::fprintf(stderr, "usage: ledgerflow keys create --org O --role R [--data-dir D]\n");
-    return 2;
+    const bool asked = argc > 2 && (std::string(argv[2]) == "--help" ||
+                                    std::string(argv[2]) == "-h");
+    std::fprintf(asked ? stdout : stderr,
+                 "usage: ledgerflow keys create --org O --role R [--name N] [--data-dir D]\n"
+                 "'ledgerflow keys create --help' describes it.\n");
+    return asked ? 0 : 2;
   }
   std::fprintf(stderr, "ledgerflow: unknown command '%s'\n", command.c_str());
   Help();

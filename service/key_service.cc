@@ -93,6 +93,9 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
                             " key cannot create an " + core::RoleName(role) + " key")
         .WithReason("forbidden");
   }
+  if (name.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return InvalidArgument("'name' (a label for the key) is required").WithReason("invalid_field");
+  }
   if (utf8::CodePoints(name) > 200) {
     return InvalidArgument("'name' is longer than 200 characters").WithReason("invalid_field");
   }

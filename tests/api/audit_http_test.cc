@@ -142,6 +142,19 @@ TEST_F(AuditHttpTest, KeyNamesAreKeptWholeAndCountedInCharacters) {
             400);
 }
 
+TEST_F(AuditHttpTest, KeyBodiesAndFeedParametersAreCheckedLikeEveryOtherInput) {
+  auto unknown = client_->Post("/api/keys", R"({"name":"k","role":"viewer","org":"globex"})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("Unknown field 'org'"), std::string::npos) << unknown.body;
+  auto blank = client_->Post("/api/keys", R"({"name":"   ","role":"viewer"})");
+  EXPECT_EQ(blank.status, 400);
+  EXPECT_NE(blank.body.find("'name' (a label for the key) is required"), std::string::npos)
+      << blank.body;
+  auto after = client_->Get("/api/events/stream?after=x");
+  EXPECT_EQ(after.status, 400);
+  EXPECT_NE(after.body.find("'after' must be an integer"), std::string::npos) << after.body;
+}
+
 TEST_F(AuditHttpTest, AnotherOrgsKeyCannotBeRevoked) {
   auto created = ParseJson(client_->Post("/api/keys", R"({"name":"ci","role":"viewer"})").body);
   std::string id = created["key"]["id"].GetString();

@@ -263,6 +263,7 @@ TEST(CliTest, KeysCreatePrintsAKeyTheServerAccepts) {
   EXPECT_TRUE(std::regex_match(created.output, key_re)) << created.output;
   EXPECT_NE(RunCli("keys create --data-dir " + data + " --org globex --role wizard").exit_code, 0);
   EXPECT_NE(RunCli("keys create --data-dir " + data + " --role owner").exit_code, 0);
+  EXPECT_NE(RunCli("keys create --data-dir " + data + " --org globex --name ''").exit_code, 0);
 
   ServeProcess serve(data);
   EXPECT_TRUE(serve.key().empty()) << "an org exists: no new owner key";
@@ -339,6 +340,8 @@ TEST(CliTest, EveryCommandHasHelp) {
     EXPECT_NE(r.output.find("--data-dir"), std::string::npos) << cmd;
   }
   EXPECT_EQ(RunCli("--help").exit_code, 0);
+  EXPECT_EQ(RunCli("keys --help").exit_code, 0);
+  EXPECT_EQ(RunCli("keys").exit_code, 2);
   EXPECT_EQ(RunCli("frobnicate").exit_code, 2);
   EXPECT_NE(RunCli("serve --no-such-flag").exit_code, 0);
 }
