@@ -57,6 +57,15 @@ class FlakyKvStore : public events::KvStore {
 class ProjectionRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(std::chrono::hours(1)); }
+  // The store first: its writer thread calls the runner, which uses the projections.
+  void TearDown() override { Close(); }
+
+  void Close() {
+    storage_.reset();
+    runner_.reset();
+    workflows_.reset();
+    kv_.reset();
+  }
 
   // `idle_interval`: long, unless a test waits for the idle catch-up; a short one
   // could heal the read models before a test has seen them behind.
@@ -167,10 +176,7 @@ TEST_F(ProjectionRunnerTest, ReadModelsStayBehindWhileWritesKeepFailingAndCatchU
 }
 
 TEST_F(ProjectionRunnerTest, AnIdleStoreCatchesUpWithoutAnotherAppend) {
-  runner_.reset();
-  workflows_.reset();
-  kv_.reset();
-  storage_.reset();
+  Close();
   Open(std::chrono::milliseconds(200));
   kv_->FailNextWrites(1);
   ASSERT_TRUE(AppendCreation("wf_missed").ok());
