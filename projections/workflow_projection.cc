@@ -412,6 +412,18 @@ StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::strin
   return state;
 }
 
+StatusOr<core::WorkflowState> WorkflowCaughtUp(events::EventStore& store, std::string_view org,
+                                               std::string_view id, core::WorkflowState state) {
+  auto events = store.ReadStream(core::WorkflowStream(id), state.stream_version + 1);
+  if (!events.ok()) return events.status();
+  for (const events::Event& e : *events) {
+    if (e.org != org) break;  // another org's workflow: absent
+    auto record = Fold(state, e);
+    if (!record.ok()) return record.status();
+  }
+  return state;
+}
+
 StatusOr<core::WorkflowState> WorkflowAtPosition(events::EventStore& store,
                                                  std::string_view org, std::string_view id,
                                                  events::Position position) {

@@ -97,6 +97,12 @@ StatusOr<core::WorkflowState> WorkflowAsOf(events::EventStore& store, std::strin
 
 // The workflow right after the event at `position` (its state may be deleted or
 // absent); for answering a command exactly when later writes already landed.
+// `state` (of `org`'s workflow `id`, possibly empty) with the events of the workflow's
+// stream after state.stream_version folded on: what a read model that missed them
+// would hold. Reads only those events; stops at another org's.
+StatusOr<core::WorkflowState> WorkflowCaughtUp(events::EventStore& store, std::string_view org,
+                                               std::string_view id, core::WorkflowState state);
+
 StatusOr<core::WorkflowState> WorkflowAtPosition(events::EventStore& store,
                                                  std::string_view org, std::string_view id,
                                                  events::Position position);

@@ -2,7 +2,11 @@
 
 namespace ledgerflow::service {
 
-Ledger::~Ledger() { storage_.reset(); }
+Ledger::~Ledger() {
+  // Retries append; the store's writer calls into the services and read models.
+  if (workflow_service_) workflow_service_->StopRetries();
+  storage_.reset();
+}
 
 StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     const LedgerOptions& options, const std::function<void(events::Position)>& progress) {

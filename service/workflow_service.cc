@@ -1,7 +1,6 @@
 #include "service/workflow_service.h"
 
 #include <chrono>
-#include <limits>
 
 #include "core/json_diff.h"
 #include "core/workflow_codec.h"
@@ -37,14 +36,25 @@ StatusOr<core::WorkflowState> WorkflowService::LoadForCommand(const Caller& call
   auto loaded = workflows_.Get(caller.org, id);
   if (!loaded.ok()) return loaded.status();
   core::WorkflowState state = loaded->value_or(core::WorkflowState{});
-  auto logged = store_.StreamVersion(core::WorkflowStream(id));
+  const std::string stream = core::WorkflowStream(id);
+  auto logged = store_.StreamVersion(stream);
   if (!logged.ok()) return logged.status();
   if (*logged <= state.stream_version) return state;
-  // Also for deleted workflows and other orgs' ids (the read model has no record):
-  // the fold stops at another org's events and yields no workflow.
+  if (!loaded->has_value()) {
+    // No record although the stream exists: another org's id, a deleted workflow, or
+    // one the read model missed. The first and last events tell, without reading a
+    // history that can be long.
+    auto first = store_.ReadStream(stream, 1, 1);
+    if (!first.ok()) return first.status();
+    if (first->empty() || first->front().org != caller.org) return core::WorkflowState{};
+    auto last = store_.ReadStream(stream, *logged, 1);
+    if (!last.ok()) return last.status();
+    if (last->empty() || last->front().type == core::kWorkflowDeleted) {
+      return core::WorkflowState{};
+    }
+  }
   *from_log = true;
-  return projections::WorkflowAtPosition(store_, caller.org, id,
-                                         std::numeric_limits<events::Position>::max());
+  return projections::WorkflowCaughtUp(store_, caller.org, id, std::move(state));
 }
 
 void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
@@ -94,7 +104,14 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
                                           own_stream_version](StatusOr<events::AppendResult> r) {
     if (!r.ok()) {
       if (r.status().code() == StatusCode::kConflict) {
-        if (attempts_left > 0) return Execute(caller, id, decide, reply, attempts_left - 1);
+        if (attempts_left > 0) {
+          // Off the writer thread (this callback's): see RetryWorker.
+          const bool queued = retries_.Post([this, caller, id, decide, reply, attempts_left] {
+            Execute(caller, id, decide, reply, attempts_left - 1);
+          });
+          if (!queued) reply(Status(StatusCode::kUnavailable, "The server is stopping"));
+          return;
+        }
         // The store's message names its stream version, which clients never see.
         return reply(Conflict("Workflow '" + id + "' kept changing under " +
                               std::to_string(kConflictRetries + 1) +

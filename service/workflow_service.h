@@ -15,6 +15,7 @@
 #include "events/event_store.h"
 #include "projections/workflow_projection.h"
 #include "service/caller.h"
+#include "service/retry_worker.h"
 
 namespace ledgerflow::service {
 
@@ -46,6 +47,10 @@ class WorkflowService {
       : store_(store), workflows_(workflows), validation_(validation) {}
 
   const core::ValidationOptions& validation() const { return validation_; }
+
+  // Ends the retries of commands: call before the event store stops. A retry asked
+  // for afterwards is answered with Unavailable.
+  void StopRetries() { retries_.Stop(); }
 
   // Commands. `reply` gets the workflow as it stands after the command, on the
   // store's writer thread (or at once on the caller's when nothing was appended).
@@ -98,6 +103,7 @@ class WorkflowService {
   events::EventStore& store_;
   const projections::WorkflowProjection& workflows_;
   core::ValidationOptions validation_;
+  RetryWorker retries_;
 };
 
 }  // namespace ledgerflow::service

@@ -1,4 +1,6 @@
 // Keys, the audit trail and the live feed over real HTTP.
+#include <atomic>
+#include <chrono>
 #include <set>
 #include <sstream>
 #include <string>
@@ -377,16 +379,26 @@ TEST_F(AuditHttpTest, LiveFeedEndsWhenItsKeyIsRevoked) {
   const std::string id = created["key"]["id"].GetString();
   HttpClient feed(server_->url());
   feed.set_token(created["secret"].GetString());
+  std::atomic<bool> open{false};
   std::thread revoker([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Once the feed is open (authenticated), revoke its key and write after that.
+    for (int i = 0; i < 1000 && !open; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     auto c = server_->Client();
     EXPECT_EQ(c->Send("DELETE", "/api/keys/" + id).status, 200);
     Create(*c, "after-revocation");
   });
+  // Read until the server ends the feed (or 10 s pass).
   auto r = feed.StreamUntil(
       "/api/events/stream", {},
-      [](const std::string& body) { return body.find("revoked") != std::string::npos; }, 10000);
+      [&](const std::string& body) {
+        if (body.find(": ledgerflow event feed") != std::string::npos) open = true;
+        return false;
+      },
+      10000);
   revoker.join();
+  EXPECT_TRUE(r.error.empty()) << "the feed did not end: " << r.error;
   EXPECT_NE(r.body.find("event: error\ndata: the API key of this feed was revoked"),
             std::string::npos)
       << r.body;

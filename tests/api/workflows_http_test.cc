@@ -271,12 +271,15 @@ TEST_F(WorkflowsHttpTest, HeadAnswersWithTheGetHeadersAndNoBody) {
   EXPECT_EQ(refused.status, 405);
   EXPECT_TRUE(refused.body.empty());
   EXPECT_EQ(refused.header("allow"), "POST");
+  // Nothing was left on the connection (kept alive) that the next answer is read from.
+  auto next = client_->Get(path);
+  EXPECT_EQ(next.status, 200) << next.error;
+  EXPECT_EQ(next.body, get.body);
   // A streaming route sends its head and ends, rather than streaming a body.
   auto stream = client_->Send("HEAD", "/api/events/stream");
   EXPECT_EQ(stream.status, 200) << stream.error;
   EXPECT_EQ(stream.header("content-type"), "text/event-stream");
   EXPECT_TRUE(stream.body.empty());
-  // Nothing was left on the connection that the next answer would be read from.
   auto after = client_->Get(path);
   EXPECT_EQ(after.status, 200) << after.error;
   EXPECT_EQ(after.body, get.body);
