@@ -1,6 +1,5 @@
 #include "api/http_handler.h"
 
-#include <atomic>
 #include <cstdio>
 
 #include <pistache/peer.h>
@@ -10,12 +9,11 @@
 namespace ledgerflow::api {
 
 using Pistache::Http::Code;
-using Pistache::Http::ConnectionControl;
-namespace Header = Pistache::Http::Header;
 
 namespace {
 
 constexpr size_t kMaxRequestIdLength = 128;
+constexpr const char* kConnectionData = "ledgerflow.connection";
 
 bool IsPrintable(std::string_view s) {
   for (char c : s) {
@@ -35,75 +33,110 @@ std::string NewRequestId() {
   return prefix + suffix;
 }
 
-std::string RequestIdOf(const Pistache::Http::Request& request) {
-  auto raw = request.headers().tryGetRaw("X-Request-Id");
-  if (raw && !raw->value().empty() && raw->value().size() <= kMaxRequestIdLength &&
-      IsPrintable(raw->value())) {
-    return raw->value();
+std::string RequestIdOf(const HttpRequest& request) {
+  const std::string* raw = request.Header("X-Request-Id");
+  if (raw && !raw->empty() && raw->size() <= kMaxRequestIdLength && IsPrintable(*raw)) {
+    return *raw;
   }
   return NewRequestId();
 }
 
-// HTTP/1.1 keeps the connection unless the client said close; HTTP/1.0 closes
-// unless the client asked for keep-alive.
-ConnectionControl ConnectionFor(const Pistache::Http::Request& request) {
-  auto connection = request.headers().tryGet<Header::Connection>();
-  if (connection) return connection->control();
-  return request.version() == Pistache::Http::Version::Http11 ? ConnectionControl::KeepAlive
-                                                              : ConnectionControl::Close;
+std::shared_ptr<Connection> ConnectionOf(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  return std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionData));
+}
+
+std::optional<Code> CodeOf(int status) {
+  switch (status) {
+    case 400: return Code::Bad_Request;
+    case 413: return Code::Request_Entity_Too_Large;
+    case 414: return Code::RequestURI_Too_Long;
+    case 417: return Code::Expectation_Failed;
+    case 431: return Code::Request_Header_Fields_Too_Large;
+    case 503: return Code::Service_Unavailable;
+    default: return std::nullopt;
+  }
 }
 
 }  // namespace
 
-void HttpHandler::onInput(const char* buffer, size_t len,
-                          const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  auto parser = getParser(peer);
-  auto& request = parser->request;
-  try {
-    if (!parser->feed(buffer, len)) {
-      parser->reset();
-      Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-      Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
-          .SendError(TooLarge("Request body is larger than " +
-                              std::to_string(max_body_bytes_) + " bytes")
-                         .WithReason("payload_too_large"));
-      return;
-    }
-    auto state = parser->parse();
-    if (state == Pistache::Http::Private::State::Done) {
-      Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-      request.copyAddress(peer->address());
-      peer->setIdle(false);
-      onRequest(request, std::move(response));
-      parser->reset();
-    }
-  } catch (const Pistache::Http::HttpError& err) {
-    Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-    Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
-        .SendError(InvalidArgument(std::string("Malformed HTTP request: ") + err.reason())
-                       .WithReason("bad_request"));
-    parser->reset();
-  } catch (const std::exception& e) {
-    Pistache::Http::ResponseWriter response(request.version(), transport(), this, peer);
-    Responder(std::move(response), NewRequestId(), request.version(), /*keep_alive=*/false)
-        .SendError(Internal(e.what()));
-    parser->reset();
+HttpHandler::HttpHandler(std::shared_ptr<const Router> router, service::KeyService* keys,
+                         HttpLimits limits)
+    : router_(std::move(router)),
+      keys_(keys),
+      limits_(limits),
+      open_connections_(std::make_shared<std::atomic<size_t>>(0)) {
+  auto callbacks = std::make_shared<Connection::Callbacks>();
+  callbacks->dispatch = [router = router_, keys](const std::shared_ptr<Connection>& connection,
+                                                 HttpRequest request) {
+    Dispatch(*router, *keys, connection, std::move(request));
+  };
+  callbacks->refuse = [](const std::shared_ptr<Connection>& connection,
+                         const FramingRefusal& refusal, Pistache::Http::Version version) {
+    Responder responder(connection, NewRequestId(), version, /*keep_alive=*/false);
+    const StatusCode code =
+        refusal.status == 413 ? StatusCode::kTooLarge : StatusCode::kInvalidArgument;
+    responder.SendError(Status(code, refusal.message).WithReason(refusal.code),
+                        CodeOf(refusal.status));
+  };
+  callbacks_ = std::move(callbacks);
+}
+
+void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  // Pistache's idle checker reads the time and step of its own parser for every peer;
+  // it is kept (never fed) so that its header and keep-alive timeouts still apply.
+  peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(0));
+  auto connection = std::make_shared<Connection>(peer, transport(), limits_.framing,
+                                                 callbacks_, open_connections_);
+  peer->putData(kConnectionData, connection);
+  if (open_connections_->load() > limits_.max_connections) {
+    Status busy = Status(StatusCode::kUnavailable,
+                         "The server has all the connections it may have open; retry later")
+                      .WithReason("too_many_connections");
+    std::string body = ErrorEnvelope(busy, NewRequestId());
+    connection->RejectAndClose(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Connection: Close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
   }
 }
 
-void HttpHandler::onRequest(const Pistache::Http::Request& request,
-                            Pistache::Http::ResponseWriter writer) {
-  auto responder =
-      std::make_shared<Responder>(std::move(writer), RequestIdOf(request), request.version(),
-                                  ConnectionFor(request) == ConnectionControl::KeepAlive);
+void HttpHandler::onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  if (auto connection = ConnectionOf(peer)) connection->OnDisconnected();
+}
+
+void HttpHandler::onInput(const char* buffer, size_t len,
+                          const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
+  if (auto connection = ConnectionOf(peer)) connection->OnInput(std::string_view(buffer, len));
+}
+
+void HttpHandler::onRequest(const Pistache::Http::Request&, Pistache::Http::ResponseWriter) {}
+
+void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
+                           const std::shared_ptr<Connection>& connection, HttpRequest request) {
+  auto responder = std::make_shared<Responder>(connection, RequestIdOf(request),
+                                               request.version, request.keep_alive);
   try {
+    if (!request.method) {
+      std::string allow;
+      for (auto m : router.Find(Pistache::Http::Method::Options, request.path).allowed) {
+        if (!allow.empty()) allow += ", ";
+        allow += Pistache::Http::methodString(m);
+        if (m == Pistache::Http::Method::Get) allow += ", HEAD";
+      }
+      if (!allow.empty()) responder->AddHeader("Allow", allow);
+      return responder->SendError(
+          Status(StatusCode::kInvalidArgument,
+                 "The method " + request.method_name + " is not supported here")
+              .WithReason("method_not_allowed"),
+          Code::Method_Not_Allowed);
+    }
     // HEAD is answered by the GET route, without the body (RFC 9110, section 9.3.2).
-    auto method = request.method();
+    auto method = *request.method;
     if (method == Pistache::Http::Method::Head) {
       method = Pistache::Http::Method::Get;
       responder->set_head_only();
     }
-    Router::Match match = router_->Find(method, request.resource());
+    Router::Match match = router.Find(method, request.path);
     if (match.route == nullptr) {
       if (!match.allowed.empty()) {
         std::string allow;
@@ -121,20 +154,13 @@ void HttpHandler::onRequest(const Pistache::Http::Request& request,
         return;
       }
       return responder->SendError(
-          NotFound("No route for " + std::string(Pistache::Http::methodString(request.method())) +
-                   " " + request.resource())
+          NotFound("No route for " + request.method_name + " " + request.path)
               .WithReason("route_not_found"));
-    }
-    if (request.body().size() > max_body_bytes_) {
-      return responder->SendError(TooLarge("Request body is larger than " +
-                                           std::to_string(max_body_bytes_) + " bytes")
-                                      .WithReason("payload_too_large"));
     }
     ApiRequest api_request{request, std::move(match.params), {}};
     if (match.route->min_role) {
-      // Pistache parses Authorization into its typed header.
-      auto typed = request.headers().tryGet<Header::Authorization>();
-      auto caller = keys_->Authenticate(typed ? typed->value() : std::string());
+      const std::string* authorization = request.Header("Authorization");
+      auto caller = keys.Authenticate(authorization ? *authorization : std::string());
       if (!caller.ok()) return responder->SendError(caller.status());
       if (caller->role < *match.route->min_role) {
         return responder->SendError(
@@ -148,7 +174,10 @@ void HttpHandler::onRequest(const Pistache::Http::Request& request,
     api_request.caller.request_id = responder->request_id();
     match.route->handler(api_request, responder);
   } catch (const std::exception& e) {
-    responder->SendError(Internal(std::string("unexpected error: ") + e.what()));
+    // The cause goes to the log, not to the client.
+    std::fprintf(stderr, "internal error (%s): unexpected exception: %s\n",
+                 responder->request_id().c_str(), e.what());
+    responder->SendError(Internal("unexpected error"));
   }
 }
 

@@ -1,35 +1,54 @@
-// The Pistache handler: parses requests itself so that an oversized body gets our
-// JSON 413 (Pistache's own is plain text) and HTTP/1.1 connections stay open
-// (Pistache 0.0.5 closes them by default); then authenticates and dispatches.
+// The Pistache handler: Pistache's reactor reads the sockets, and each connection's
+// bytes go to our own request framing (api/connection.h), never to Pistache 0.0.5's
+// request parser; whole requests are authenticated and dispatched through the route
+// table. One clone per reactor thread (Pistache's prototype pattern).
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include <pistache/http.h>
 
+#include "api/connection.h"
 #include "api/router.h"
 #include "service/key_service.h"
 
 namespace ledgerflow::api {
 
+struct HttpLimits {
+  FramingLimits framing;
+  // Connections beyond this are answered 503 and closed at once, so that the process
+  // never runs out of descriptors (where Pistache's accept loop would spin).
+  size_t max_connections = 4096;
+};
+
 class HttpHandler : public Pistache::Http::Handler {
  public:
   HTTP_PROTOTYPE(HttpHandler)
 
-  HttpHandler(std::shared_ptr<const Router> router, service::KeyService* keys,
-              size_t max_body_bytes)
-      : router_(std::move(router)), keys_(keys), max_body_bytes_(max_body_bytes) {}
+  HttpHandler(std::shared_ptr<const Router> router, service::KeyService* keys, HttpLimits limits);
 
+  // The live connections of every clone.
+  size_t open_connections() const { return open_connections_->load(); }
+
+  // Unused: requests are framed by Connection, not by Pistache's parser.
   void onRequest(const Pistache::Http::Request& request,
                  Pistache::Http::ResponseWriter response) override;
 
  private:
+  void onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
+  void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
   void onInput(const char* buffer, size_t len,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
 
+  static void Dispatch(const Router& router, service::KeyService& keys,
+                       const std::shared_ptr<Connection>& connection, HttpRequest request);
+
   std::shared_ptr<const Router> router_;
   service::KeyService* keys_;
-  size_t max_body_bytes_;
+  HttpLimits limits_;
+  std::shared_ptr<std::atomic<size_t>> open_connections_;
+  std::shared_ptr<const Connection::Callbacks> callbacks_;
 };
 
 }  // namespace ledgerflow::api

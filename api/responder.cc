@@ -1,10 +1,8 @@
 #include "api/responder.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
-#include <pistache/peer.h>
+#include <pistache/http.h>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -91,27 +89,16 @@ void Responder::Finish(Code code, std::string_view body, std::string_view conten
   AppendHeader(out, "Content-Length", std::to_string(body.size()));
   out.append("\r\n");
   if (!head_only_) out.append(body);
-  auto peer = writer_.getPeer();
-  if (!peer) return;  // the client went away; nothing left to answer
-  try {
-    // As ResponseWriter::send does: the connection has no request in progress.
-    peer->setIdle(true);
-    const size_t size = out.size();
-    peer->send(Pistache::RawBuffer(std::move(out), size));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "response not sent (%s): %s\n", request_id_.c_str(), e.what());
-  }
+  connection_->Answer(std::move(out), keep_alive_);
+}
+
+Responder::~Responder() {
+  if (!sent_.load()) SendError(Internal("the request was dropped without an answer"));
 }
 
 int Responder::DetachSocket() {
   if (!Claim()) return -1;
-  try {
-    auto peer = writer_.peer();
-    if (!peer) return -1;
-    return ::dup(peer->fd());
-  } catch (const std::exception&) {
-    return -1;  // the peer is gone
-  }
+  return connection_->Detach();
 }
 
 void Responder::SendJson(Code code, const json::Value& body) {

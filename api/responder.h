@@ -1,9 +1,6 @@
 // Answers one HTTP request, from any thread, exactly once: JSON bodies, the error
-// envelope, and the headers Pistache 0.0.5 would otherwise drop (ETag, X-Request-Id).
-// The response is formatted here, whole, and handed to the connection's reactor as
-// one buffer: Pistache's ResponseWriter::send (typed headers written through an
-// ostream) was ~6% of a durable create's samples, on the store's single writer thread.
-// Shared so that asynchronous command callbacks can hold it.
+// envelope and its headers. The response is formatted here, whole, and handed to the
+// connection as one buffer. Shared so that asynchronous command callbacks can hold it.
 #pragma once
 
 #include <atomic>
@@ -13,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include <pistache/http.h>
+#include <pistache/http_defs.h>
+
+#include "api/connection.h"
 
 #include "core/json.h"
 #include "core/status.h"
@@ -29,12 +28,16 @@ std::string ErrorEnvelope(const Status& status, std::string_view request_id);
 class Responder {
  public:
   // `keep_alive`: whether the answer says Connection: Keep-Alive (else Close).
-  Responder(Pistache::Http::ResponseWriter writer, std::string request_id,
+  Responder(std::shared_ptr<Connection> connection, std::string request_id,
             Pistache::Http::Version version, bool keep_alive)
-      : writer_(std::move(writer)),
+      : connection_(std::move(connection)),
         request_id_(std::move(request_id)),
         version_(version),
         keep_alive_(keep_alive) {}
+
+  // A responder dropped without an answer (a handler's bug) answers 500, so that
+  // the connection is not left waiting.
+  ~Responder();
 
   const std::string& request_id() const { return request_id_; }
 
@@ -56,14 +59,14 @@ class Responder {
 
   // Takes the connection over for a raw stream (see RawStream): returns a dup of the
   // client's socket, or -1 when this request was already answered or the client is
-  // gone. Pistache writes nothing more on this request.
+  // gone. Nothing more is read or written on the connection.
   int DetachSocket();
 
  private:
   bool Claim() { return !sent_.exchange(true); }
   void Finish(Pistache::Http::Code code, std::string_view body, std::string_view content_type);
 
-  Pistache::Http::ResponseWriter writer_;
+  std::shared_ptr<Connection> connection_;
   std::string request_id_;
   Pistache::Http::Version version_;
   bool keep_alive_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <sstream>
 
 namespace ledgerflow::api {
 namespace {
@@ -65,20 +64,15 @@ std::string PercentDecode(std::string_view s) {
 }
 
 std::optional<std::string> ApiRequest::query(const std::string& name) const {
-  auto v = http.query().get(name);
+  auto v = http.QueryValue(name);
   if (!v) return std::nullopt;
   return PercentDecode(*v);
 }
 
 std::optional<std::string> ApiRequest::header(const std::string& name) const {
-  auto raw = http.headers().tryGetRaw(name);
-  if (raw) return raw->value();
-  // Typed headers Pistache parsed itself are not in the raw list.
-  auto typed = http.headers().tryGet(name);
-  if (!typed) return std::nullopt;
-  std::ostringstream os;
-  typed->write(os);
-  return os.str();
+  const std::string* value = http.Header(name);
+  if (value == nullptr) return std::nullopt;
+  return *value;
 }
 
 void Router::Add(Route route) {

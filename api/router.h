@@ -12,6 +12,7 @@
 
 #include <pistache/http.h>
 
+#include "api/http_request.h"
 #include "api/responder.h"
 #include "core/access.h"
 #include "service/caller.h"
@@ -20,11 +21,11 @@ namespace ledgerflow::api {
 
 // What a handler sees of a request.
 struct ApiRequest {
-  const Pistache::Http::Request& http;
+  const HttpRequest& http;
   std::map<std::string, std::string> params;  // path captures
   service::Caller caller;                      // empty org on public routes
 
-  const std::string& body() const { return http.body(); }
+  const std::string& body() const { return http.body; }
   const std::string& param(const std::string& name) const { return params.at(name); }
   // A query parameter, percent-decoded.
   std::optional<std::string> query(const std::string& name) const;

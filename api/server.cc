@@ -1,5 +1,7 @@
 #include "api/server.h"
 
+#include <sys/resource.h>
+
 #include <pistache/endpoint.h>
 
 #include "api/audit_routes.h"
@@ -14,8 +16,21 @@ namespace {
 using Pistache::Http::Code;
 using Pistache::Http::Method;
 
-// Headers can be large (keys, request ids); bodies are bounded separately.
-constexpr size_t kHeaderAllowance = 64 * 1024;
+// Descriptors kept for everything but client sockets: the store's files, stream
+// sockets, outbound calls.
+constexpr size_t kReservedDescriptors = 256;
+
+// Raises the soft descriptor limit to the hard one; returns the limit in force.
+size_t RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(limit.rlim_cur);
+}
 
 }  // namespace
 
@@ -51,13 +66,25 @@ Status Server::Start() {
     router_ = BuildRouter(ledger_, *streams_);
     Pistache::Address address(options_.host, Pistache::Port(options_.port));
     endpoint_ = std::make_unique<Pistache::Http::Endpoint>(address);
+    // Pistache's own parser never sees a request (HttpHandler frames them), so its
+    // request size limit does not apply; its idle checker's timeouts do.
     auto opts = Pistache::Http::Endpoint::options()
                     .threads(options_.threads)
-                    .flags(Pistache::Tcp::Options::ReuseAddr)
-                    .maxRequestSize(options_.max_body_bytes + kHeaderAllowance);
+                    .flags(Pistache::Tcp::Options::ReuseAddr);
     endpoint_->init(opts);
-    endpoint_->setHandler(std::make_shared<HttpHandler>(router_, &ledger_.keys(),
-                                                        options_.max_body_bytes));
+    const size_t descriptors = RaiseDescriptorLimit();
+    max_connections_ = options_.max_connections;
+    if (max_connections_ == 0) {
+      max_connections_ = descriptors > 2 * kReservedDescriptors
+                             ? descriptors - kReservedDescriptors
+                             : std::max<size_t>(descriptors / 2, 1);
+    }
+    HttpLimits limits;
+    limits.framing.max_body_bytes = options_.max_body_bytes;
+    limits.framing.max_request_line_bytes = options_.max_request_line_bytes;
+    limits.framing.max_header_bytes = options_.max_header_bytes;
+    limits.max_connections = max_connections_;
+    endpoint_->setHandler(std::make_shared<HttpHandler>(router_, &ledger_.keys(), limits));
     endpoint_->serveThreaded();
     port_ = static_cast<uint16_t>(endpoint_->getPort());
   } catch (const std::exception& e) {

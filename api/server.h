@@ -22,6 +22,11 @@ struct ServerOptions {
   uint16_t port = 8080;          // 0: an ephemeral port (see Server::port())
   int threads = 2;
   size_t max_body_bytes = 1 << 20;
+  size_t max_request_line_bytes = 8 * 1024;  // 414 beyond
+  size_t max_header_bytes = 64 * 1024;       // 431 beyond
+  // Open connections at most; 0: derived from the descriptor limit (RLIMIT_NOFILE,
+  // raised to its hard limit at start), keeping a reserve for the store and streams.
+  size_t max_connections = 0;
   size_t max_streams = 64;  // concurrent SSE feeds and NDJSON exports
 };
 
@@ -34,6 +39,8 @@ class Server {
   // Stops accepting and joins Pistache's threads. Idempotent.
   void Stop();
   uint16_t port() const { return port_; }
+  // The connection cap in force (after Start).
+  size_t max_connections() const { return max_connections_; }
   const Router& router() const { return *router_; }
 
  private:
@@ -43,6 +50,7 @@ class Server {
   std::shared_ptr<Router> router_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   uint16_t port_ = 0;
+  size_t max_connections_ = 0;
 };
 
 // Builds the full route table (every endpoint of the API).

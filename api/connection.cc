@@ -1,0 +1,319 @@
+#include "api/connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include <pistache/async.h>
+#include <pistache/http.h>
+#include <pistache/peer.h>
+#include <pistache/transport.h>
+
+namespace ledgerflow::api {
+namespace {
+
+// What is read and dropped after an answer that closes the connection, before the
+// socket is closed for reading too (a reset then discards nothing the client needs).
+constexpr size_t kDrainBytes = 256 * 1024;
+constexpr int kOrphanSendTimeoutMs = 10'000;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// Writes all of `bytes` to a socket no reactor watches any more.
+void SendAllBlocking(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, kOrphanSendTimeoutMs) <= 0 || (p.revents & (POLLERR | POLLHUP))) return;
+      continue;
+    }
+    return;
+  }
+}
+
+}  // namespace
+
+Connection::Connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
+                       Pistache::Tcp::Transport* transport, FramingLimits limits,
+                       std::shared_ptr<const Callbacks> callbacks,
+                       std::shared_ptr<std::atomic<size_t>> open_connections)
+    : peer_(peer),
+      fd_(peer->fd()),
+      transport_(transport),
+      reactor_(std::this_thread::get_id()),
+      callbacks_(std::move(callbacks)),
+      open_connections_(std::move(open_connections)),
+      max_buffered_(limits.max_body_bytes + limits.max_header_bytes +
+                    limits.max_request_line_bytes + kPipelineSlack),
+      framing_(limits) {
+  open_connections_->fetch_add(1, std::memory_order_relaxed);
+}
+
+Connection::~Connection() {
+  open_connections_->fetch_sub(1, std::memory_order_relaxed);
+  if (orphan_fd_ >= 0) ::close(orphan_fd_);
+}
+
+ssize_t Connection::WriteSomeLocked(std::string_view bytes) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + written, bytes.size() - written,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return -1;
+  }
+  return static_cast<ssize_t>(written);
+}
+
+void Connection::OnInput(std::string_view bytes) {
+  std::string all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (detached_ || closed_) return;
+    if (closing_) {
+      if (bytes.size() >= drain_budget_) {
+        drain_budget_ = 0;
+        ::shutdown(fd_, SHUT_RDWR);  // the reactor sees the end and drops the connection
+      } else {
+        drain_budget_ -= bytes.size();
+      }
+      return;
+    }
+    if (awaiting_answer_) {
+      if (pending_.size() + bytes.size() > max_buffered_) {
+        // More than any one request can hold, sent while the last is being answered.
+        closing_ = true;
+        drain_budget_ = 0;
+        ::shutdown(fd_, SHUT_RDWR);
+        return;
+      }
+      pending_.append(bytes);
+      has_pending_ = true;
+      return;
+    }
+    if (!pending_.empty()) {  // bytes held back while the last request was answered
+      all = std::move(pending_);
+      pending_.clear();
+      has_pending_ = false;
+      all.append(bytes);
+    }
+  }
+  if (!all.empty()) {
+    Process(all);
+  } else {
+    Process(bytes);
+  }
+}
+
+void Connection::Process(std::string_view data) {
+  auto peer = peer_.lock();
+  if (!peer) return;
+  auto self = shared_from_this();
+  std::string holder;
+  for (;;) {
+    const auto result = framing_.Feed(data);
+    const bool busy = framing_.mid_request() ||
+                      result.outcome != RequestFraming::Outcome::kNeedMore;
+    if (busy && !was_mid_request_) {
+      // A request began: Pistache's idle checker now applies its header timeout to
+      // this connection (and its keep-alive timeout once it is idle again), both
+      // counted from here.
+      peer->setIdle(false);
+      if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
+    }
+    was_mid_request_ = framing_.mid_request();
+    if (framing_.TakeContinueRequest()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!closed_) WriteSomeLocked(kContinue);
+    }
+    switch (result.outcome) {
+      case RequestFraming::Outcome::kNeedMore:
+        return;
+      case RequestFraming::Outcome::kRefused: {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          awaiting_answer_ = true;  // the refusal is the answer
+        }
+        callbacks_->refuse(self, framing_.refusal(), Pistache::Http::Version::Http11);
+        return;
+      }
+      case RequestFraming::Outcome::kRequestReady: {
+        HttpRequest request = framing_.TakeRequest();
+        pending_.assign(data.substr(result.consumed));
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          awaiting_answer_ = true;
+          has_pending_ = !pending_.empty();
+        }
+        dispatching_ = true;
+        resume_requested_ = false;
+        callbacks_->dispatch(self, std::move(request));
+        dispatching_ = false;
+        if (!resume_requested_) return;
+        // Answered at once, with the next request already here: go on with it.
+        resume_requested_ = false;
+        holder = std::move(pending_);
+        pending_.clear();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          has_pending_ = false;
+        }
+        data = holder;
+        break;
+      }
+    }
+  }
+}
+
+void Connection::Answer(std::string bytes, bool keep_alive) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (orphan_fd_ >= 0) {
+    const int fd = orphan_fd_;
+    orphan_fd_ = -1;
+    awaiting_answer_ = false;
+    lock.unlock();
+    SendAllBlocking(fd, bytes);
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    return;
+  }
+  if (closed_ || closing_ || detached_) {
+    awaiting_answer_ = false;
+    return;
+  }
+  auto peer = peer_.lock();
+  if (!peer) return;
+  const ssize_t written = WriteSomeLocked(bytes);
+  if (written < 0) {  // the client is gone; the reactor will see it
+    awaiting_answer_ = false;
+    return;
+  }
+  if (static_cast<size_t>(written) < bytes.size()) {
+    // The socket is full: Pistache's write queue sends the rest as it drains.
+    std::string rest = bytes.substr(static_cast<size_t>(written));
+    lock.unlock();
+    const size_t size = rest.size();
+    auto self = shared_from_this();
+    peer->send(Pistache::RawBuffer(std::move(rest), size))
+        .then([self, keep_alive](ssize_t) { self->AnswerWritten(keep_alive); },
+              [](std::exception_ptr) {});
+    return;
+  }
+  lock.unlock();
+  AnswerWritten(keep_alive);
+}
+
+void Connection::AnswerWritten(bool keep_alive) {
+  std::unique_lock<std::mutex> lock(mu_);
+  awaiting_answer_ = false;
+  if (!keep_alive) {
+    StartClosingLocked();
+    return;
+  }
+  if (closed_ || closing_ || detached_) return;
+  const bool more = has_pending_;
+  lock.unlock();
+  if (!more) {
+    if (auto peer = peer_.lock()) peer->setIdle(true);
+    return;
+  }
+  if (OnReactor()) {
+    if (dispatching_) {
+      resume_requested_ = true;
+    } else {
+      Resume();
+    }
+    return;
+  }
+  auto self = shared_from_this();
+  PostToReactor([self] { self->Resume(); });
+}
+
+void Connection::Resume() {
+  std::string bytes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (awaiting_answer_ || closed_ || closing_ || detached_) return;
+    bytes = std::move(pending_);
+    pending_.clear();
+    has_pending_ = false;
+  }
+  if (!bytes.empty()) Process(bytes);
+}
+
+void Connection::StartClosingLocked() {
+  if (closed_ || closing_ || detached_) return;
+  closing_ = true;
+  drain_budget_ = kDrainBytes;
+  pending_.clear();
+  has_pending_ = false;
+  ::shutdown(fd_, SHUT_WR);
+}
+
+void Connection::PostToReactor(std::function<void()> fn) {
+  // Pistache's reactor runs timers: a one-shot timer of 1 ms is a way onto its thread.
+  const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer < 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    StartClosingLocked();  // cannot go on with the held requests; close rather than stall
+    return;
+  }
+  auto self = shared_from_this();
+  Pistache::Async::Promise<uint64_t> armed([&](Pistache::Async::Deferred<uint64_t> deferred) {
+    transport_->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
+  });
+  armed.then(
+      [self, timer, fn](uint64_t) {
+        ::close(timer);
+        if (self->OnReactor()) {
+          fn();
+        } else {
+          self->PostToReactor(fn);  // resolved before the callback was attached
+        }
+      },
+      [timer](std::exception_ptr) { ::close(timer); });
+}
+
+void Connection::RejectAndClose(std::string_view bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WriteSomeLocked(bytes);
+  StartClosingLocked();
+  drain_budget_ = 16 * 1024;
+}
+
+void Connection::OnDisconnected() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (awaiting_answer_ && !detached_ && !closing_ && !closed_) {
+    // The client half-closed after its request: answer it on a socket of our own.
+    orphan_fd_ = ::dup(fd_);
+  }
+  closed_ = true;
+}
+
+int Connection::Detach() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_ || detached_ || closing_) return -1;
+  const int fd = ::dup(fd_);
+  if (fd < 0) return -1;
+  detached_ = true;
+  awaiting_answer_ = false;
+  lock.unlock();
+  // Idle to Pistache's checker: it never writes a 408 into the stream.
+  if (auto peer = peer_.lock()) peer->setIdle(true);
+  return fd;
+}
+
+}  // namespace ledgerflow::api
