@@ -155,7 +155,8 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
                  stream->Write("id: " + std::to_string(e.position) + "\nevent: " + e.type +
                                "\ndata: " + events::EncodeEvent(e) + "\n\n");
         },
-        [&] { return authorized() && stream->Write(": ping\n\n"); }, stop, kHeartbeat);
+        [&] { return authorized() && stream->Write(": ping\n\n"); },
+        [&] { return !stream->ClientGone(); }, stop, kHeartbeat);
     if (revoked) {
       stream->Write("event: error\ndata: the API key of this feed was revoked\n\n");
     } else if (!s.ok()) {

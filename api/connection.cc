@@ -86,7 +86,7 @@ void Connection::OnInput(std::string_view bytes) {
     if (closing_) {
       if (bytes.size() >= drain_budget_) {
         drain_budget_ = 0;
-        ::shutdown(fd_, SHUT_RDWR);  // the reactor sees the end and drops the connection
+        AbortLocked();
       } else {
         drain_budget_ -= bytes.size();
       }
@@ -97,7 +97,7 @@ void Connection::OnInput(std::string_view bytes) {
         // More than any one request can hold, sent while the last is being answered.
         closing_ = true;
         drain_budget_ = 0;
-        ::shutdown(fd_, SHUT_RDWR);
+        AbortLocked();
         return;
       }
       pending_.append(bytes);
@@ -263,6 +263,14 @@ void Connection::StartClosingLocked() {
   ::shutdown(fd_, SHUT_WR);
 }
 
+void Connection::AbortLocked() {
+  // A reset, not a FIN: a client still sending into a socket that reads no more
+  // would otherwise wait on a zero window until its own timeout.
+  linger reset{1, 0};
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  ::shutdown(fd_, SHUT_RDWR);  // the reactor reads the end and closes the socket
+}
+
 void Connection::PostToReactor(std::function<void()> fn) {
   // Pistache's reactor runs timers: a one-shot timer of 1 ms is a way onto its thread.
   const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -290,8 +298,10 @@ void Connection::PostToReactor(std::function<void()> fn) {
 void Connection::RejectAndClose(std::string_view bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   WriteSomeLocked(bytes);
-  StartClosingLocked();
-  drain_budget_ = 16 * 1024;
+  // Closed at once, not after the client's FIN: the descriptor is what is short.
+  closing_ = true;
+  drain_budget_ = 0;
+  ::shutdown(fd_, SHUT_RDWR);
 }
 
 void Connection::OnDisconnected() {

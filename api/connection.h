@@ -72,6 +72,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void AnswerWritten(bool keep_alive);
   void Resume();
   void StartClosingLocked();
+  void AbortLocked();
   void PostToReactor(std::function<void()> fn);
   bool OnReactor() const { return std::this_thread::get_id() == reactor_; }
   // Writes what the socket takes now; returns the bytes written, or -1 on error.

@@ -57,6 +57,17 @@ std::optional<Code> CodeOf(int status) {
   }
 }
 
+// The Allow header of a 405: the methods a path has, and HEAD wherever GET is.
+std::string AllowOf(const std::vector<Pistache::Http::Method>& methods) {
+  std::string allow;
+  for (auto m : methods) {
+    if (!allow.empty()) allow += ", ";
+    allow += Pistache::Http::methodString(m);
+    if (m == Pistache::Http::Method::Get) allow += ", HEAD";
+  }
+  return allow;
+}
+
 }  // namespace
 
 HttpHandler::HttpHandler(std::shared_ptr<const Router> router, service::KeyService* keys,
@@ -117,12 +128,8 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
                                                request.version, request.keep_alive);
   try {
     if (!request.method) {
-      std::string allow;
-      for (auto m : router.Find(Pistache::Http::Method::Options, request.path).allowed) {
-        if (!allow.empty()) allow += ", ";
-        allow += Pistache::Http::methodString(m);
-        if (m == Pistache::Http::Method::Get) allow += ", HEAD";
-      }
+      const std::string allow =
+          AllowOf(router.Find(Pistache::Http::Method::Options, request.path).allowed);
       if (!allow.empty()) responder->AddHeader("Allow", allow);
       return responder->SendError(
           Status(StatusCode::kInvalidArgument,
@@ -139,12 +146,7 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
     Router::Match match = router.Find(method, request.path);
     if (match.route == nullptr) {
       if (!match.allowed.empty()) {
-        std::string allow;
-        for (auto m : match.allowed) {
-          if (!allow.empty()) allow += ", ";
-          allow += Pistache::Http::methodString(m);
-          if (m == Pistache::Http::Method::Get) allow += ", HEAD";
-        }
+        const std::string allow = AllowOf(match.allowed);
         responder->AddHeader("Allow", allow);
         responder->SendError(
             Status(StatusCode::kInvalidArgument,

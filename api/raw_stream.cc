@@ -64,6 +64,13 @@ bool RawStream::Write(std::string_view data) {
   return SendAll(chunk);
 }
 
+bool RawStream::ClientGone() const {
+  if (fd_ < 0) return true;
+  pollfd p{fd_, POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void RawStream::End() { SendAll("0\r\n\r\n"); }
 
 }  // namespace ledgerflow::api

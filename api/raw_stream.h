@@ -27,6 +27,9 @@ class RawStream {
 
   // Sends `data` as one chunk; false once the client is gone.
   bool Write(std::string_view data);
+  // True once the client has closed its side or reset the connection (checked
+  // without blocking), so that a quiet stream notices a departed client.
+  bool ClientGone() const;
   // Sends the last chunk and closes the connection.
   void End();
 

@@ -2,6 +2,9 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace ledgerflow::api {
@@ -53,6 +56,11 @@ RequestFraming* Self(http_parser* p) { return static_cast<RequestFraming*>(p->da
 }  // namespace
 
 RequestFraming::RequestFraming(FramingLimits limits) : limits_(limits) {
+  // http-parser's own header limit is process-wide (80 KiB by default); the limits
+  // that answer 414 and 431 are ours (ScanHeaderBytes), so its is set above any we
+  // accept. It still bounds a chunked body's trailers, which are dropped.
+  static std::once_flag once;
+  std::call_once(once, [] { http_parser_set_max_header_size(20u << 20); });
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   http_parser_settings_init(&settings_);
@@ -126,6 +134,78 @@ size_t RequestFraming::ScanHeaderBytes(std::string_view data) {
   return data.size();
 }
 
+size_t RequestFraming::ScanChunkedBytes(std::string_view data) {
+  const auto bad = [this](const char* what) {
+    Refuse(400, "bad_request", std::string("Malformed chunked body: ") + what);
+  };
+  for (size_t i = 0; i < data.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(data[i]);
+    switch (chunk_state_) {
+      case ChunkState::kSizeStart:
+      case ChunkState::kSize: {
+        int digit = -1;
+        if (c >= '0' && c <= '9') digit = c - '0';
+        else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') digit = (c | 0x20) - 'a' + 10;
+        if (digit >= 0) {
+          if (chunk_left_ > (UINT64_MAX >> 4)) return bad("the chunk size is too large"), i;
+          chunk_left_ = chunk_left_ * 16 + static_cast<uint64_t>(digit);
+          chunk_state_ = ChunkState::kSize;
+        } else if (chunk_state_ == ChunkState::kSizeStart) {
+          return bad("a chunk size is not hexadecimal"), i;
+        } else if (c == ';' || c == ' ' || c == '\t') {
+          chunk_state_ = ChunkState::kExtension;
+        } else if (c == '\r') {
+          chunk_state_ = ChunkState::kSizeLf;
+        } else {
+          return bad("a chunk size is not hexadecimal"), i;
+        }
+        break;
+      }
+      case ChunkState::kExtension:
+        if (c == '\r') chunk_state_ = ChunkState::kSizeLf;
+        else if (c == '\n' || IsControl(c)) return bad("a chunk extension holds a control character"), i;
+        break;
+      case ChunkState::kSizeLf:
+        if (c != '\n') return bad("a chunk-size line does not end in CRLF"), i;
+        chunk_state_ = chunk_left_ == 0 ? ChunkState::kTrailerStart : ChunkState::kData;
+        break;
+      case ChunkState::kData: {
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(chunk_left_, data.size() - i));
+        chunk_left_ -= take;
+        i += take - 1;
+        if (chunk_left_ == 0) chunk_state_ = ChunkState::kDataCr;
+        break;
+      }
+      case ChunkState::kDataCr:
+        if (c != '\r') return bad("a chunk's data is not followed by CRLF"), i;
+        chunk_state_ = ChunkState::kDataLf;
+        break;
+      case ChunkState::kDataLf:
+        if (c != '\n') return bad("a chunk's data is not followed by CRLF"), i;
+        chunk_state_ = ChunkState::kSizeStart;
+        break;
+      case ChunkState::kTrailerStart:
+        if (c == '\r') chunk_state_ = ChunkState::kEndLf;
+        else if (c == '\n' || c == ' ' || c == '\t') return bad("a trailer line is malformed"), i;
+        else chunk_state_ = ChunkState::kTrailerLine;
+        break;
+      case ChunkState::kTrailerLine:
+        if (c == '\r') chunk_state_ = ChunkState::kTrailerLf;
+        else if (c == '\n' || IsControl(c)) return bad("a trailer line is malformed"), i;
+        break;
+      case ChunkState::kTrailerLf:
+        if (c != '\n') return bad("a trailer line does not end in CRLF"), i;
+        chunk_state_ = ChunkState::kTrailerStart;
+        break;
+      case ChunkState::kEndLf:
+        if (c != '\n') return bad("the chunked body does not end in CRLF"), i;
+        chunked_body_ = false;  // the body is over
+        return i + 1;
+    }
+  }
+  return data.size();
+}
+
 RequestFraming::Result RequestFraming::Feed(std::string_view data) {
   if (refused_) return {Outcome::kRefused, 0};
   size_t offset = 0;
@@ -133,6 +213,10 @@ RequestFraming::Result RequestFraming::Feed(std::string_view data) {
     std::string_view chunk = data.substr(offset);
     if (in_header_block_) {
       const size_t n = ScanHeaderBytes(chunk);
+      if (refused_) return {Outcome::kRefused, offset + n};
+      chunk = chunk.substr(0, n);
+    } else if (chunked_body_) {
+      const size_t n = ScanChunkedBytes(chunk);
       if (refused_) return {Outcome::kRefused, offset + n};
       chunk = chunk.substr(0, n);
     }
@@ -277,6 +361,9 @@ int RequestFraming::OnHeadersComplete() {
     }
     continue_requested_ = body_follows;
   }
+  chunked_body_ = (parser_.flags & F_CHUNKED) != 0;
+  chunk_state_ = ChunkState::kSizeStart;
+  chunk_left_ = 0;
   if (has_length) r.body.reserve(std::min<uint64_t>(parser_.content_length, 64 * 1024));
 
   // The target: origin form ("/path?query"), absolute form ("http://host/path"),
@@ -344,6 +431,7 @@ int RequestFraming::OnMessageComplete(http_parser* p) {
   self->request_line_seen_ = false;
   self->line_bytes_ = 0;
   self->header_block_bytes_ = 0;
+  self->chunked_body_ = false;
   http_parser_pause(p, 1);
   return 0;
 }

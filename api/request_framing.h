@@ -64,6 +64,10 @@ class RequestFraming {
   // The byte-level checks of the header block; returns how many bytes of `data`
   // belong to it (all, or up to and including its final CRLF CRLF), or refuses.
   size_t ScanHeaderBytes(std::string_view data);
+  // The same for a chunked body's framing (chunk-size lines, the CRLF after each
+  // chunk's data, the trailer section): CRLF only, as RFC 9112 section 7.1 writes it.
+  // Returns how many bytes of `data` belong to the body (all, or through its end).
+  size_t ScanChunkedBytes(std::string_view data);
   bool Refuse(int status, std::string code, std::string message);
   int OnHeadersComplete();
   void StartMessage();
@@ -94,6 +98,13 @@ class RequestFraming {
   bool request_line_seen_ = false;  // the request line is over
   size_t line_bytes_ = 0;
   size_t header_block_bytes_ = 0;
+
+  // Chunked-body scanner state.
+  enum class ChunkState { kSizeStart, kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf,
+                          kTrailerStart, kTrailerLine, kTrailerLf, kEndLf };
+  bool chunked_body_ = false;
+  ChunkState chunk_state_ = ChunkState::kSizeStart;
+  uint64_t chunk_left_ = 0;
 
   // Header assembly: a field's name and value may arrive in several pieces.
   bool in_value_ = false;

@@ -70,7 +70,10 @@ Status Server::Start() {
     // request size limit does not apply; its idle checker's timeouts do.
     auto opts = Pistache::Http::Endpoint::options()
                     .threads(options_.threads)
-                    .flags(Pistache::Tcp::Options::ReuseAddr);
+                    .flags(Pistache::Tcp::Options::ReuseAddr)
+                    .headerTimeout(options_.request_timeout)
+                    .bodyTimeout(options_.request_timeout)
+                    .keepaliveTimeout(options_.keepalive_timeout);
     endpoint_->init(opts);
     const size_t descriptors = RaiseDescriptorLimit();
     max_connections_ = options_.max_connections;

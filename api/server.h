@@ -2,6 +2,7 @@
 // and dispatch through the route table. Start() returns once listening.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,11 @@ struct ServerOptions {
   // raised to its hard limit at start), keeping a reserve for the store and streams.
   size_t max_connections = 0;
   size_t max_streams = 64;  // concurrent SSE feeds and NDJSON exports
+  // A request whose headers and body have not all arrived this long after its first
+  // byte is answered 408 and closed; an idle keep-alive connection is closed after
+  // `keepalive_timeout`. Streams are exempt from both.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(60);
+  std::chrono::milliseconds keepalive_timeout = std::chrono::seconds(300);
 };
 
 class Server {

@@ -73,7 +73,11 @@ int Serve(int argc, char** argv) {
       {"host", "LEDGERFLOW_HOST", "127.0.0.1", "address to listen on"},
       {"port", "LEDGERFLOW_PORT", "8080", "port to listen on (0: any free port)"},
       {"threads", "LEDGERFLOW_THREADS", "2", "HTTP worker threads"},
-      {"max-body-bytes", "LEDGERFLOW_MAX_BODY_BYTES", "1048576", "largest request body"},
+      {"max-body-bytes", "LEDGERFLOW_MAX_BODY_BYTES", "1048576", "largest request body (413 beyond)"},
+      {"max-request-line-bytes", "LEDGERFLOW_MAX_REQUEST_LINE_BYTES", "8192",
+       "longest request line (414 beyond)"},
+      {"max-header-bytes", "LEDGERFLOW_MAX_HEADER_BYTES", "65536",
+       "largest header block (431 beyond)"},
       {"allow-scripts", "LEDGERFLOW_ALLOW_SCRIPTS", "", "accept script steps", true},
   };
   const char* summary =
@@ -92,6 +96,12 @@ int Serve(int argc, char** argv) {
   if (!threads) return Fail("--threads takes a number from 1 to 255");
   auto max_body = IntFlag(flags, "max-body-bytes", 1, int64_t{1} << 30);
   if (!max_body) return Fail("--max-body-bytes takes a number from 1 to 1073741824");
+  auto max_line = IntFlag(flags, "max-request-line-bytes", 64, int64_t{1} << 20);
+  if (!max_line) return Fail("--max-request-line-bytes takes a number from 64 to 1048576");
+  auto max_headers = IntFlag(flags, "max-header-bytes", 256, int64_t{16} << 20);
+  if (!max_headers) return Fail("--max-header-bytes takes a number from 256 to 16777216");
+  options.max_request_line_bytes = static_cast<size_t>(*max_line);
+  options.max_header_bytes = static_cast<size_t>(*max_headers);
   options.port = static_cast<uint16_t>(*port);
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);

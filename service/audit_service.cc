@@ -74,7 +74,8 @@ StatusOr<ChainReport> AuditService::Verify(const Caller& caller) const {
 
 Status AuditService::Follow(std::string_view org, events::Position after,
                             const std::function<bool(const events::Event&)>& sink,
-                            const std::function<bool()>& idle, const std::atomic<bool>& stop,
+                            const std::function<bool()>& idle,
+                            const std::function<bool()>& alive, const std::atomic<bool>& stop,
                             std::chrono::milliseconds heartbeat) const {
   // Catch up through the org index as far as it is applied...
   auto checkpoint = runner_.Checkpoint("audit");
@@ -105,6 +106,7 @@ Status AuditService::Follow(std::string_view org, events::Position after,
     events::Position head = store_.WaitForEvents(after, slice);
     if (stop) break;
     if (head <= after) {
+      if (!alive()) break;
       quiet += slice;
       if (quiet >= heartbeat) {
         open = idle();

@@ -57,12 +57,13 @@ class AuditService {
   StatusOr<ChainReport> Verify(const Caller& caller) const;
 
   // Delivers the org's events after `after` to `sink`, then waits for new ones,
-  // calling `idle()` after each quiet `heartbeat`; returns when `sink` or `idle`
-  // returns false or `stop` becomes true. Nothing is missed or repeated.
+  // calling `idle()` after each quiet `heartbeat` and `alive()` every 200 ms or so
+  // while waiting; returns when `sink`, `idle` or `alive` returns false or `stop`
+  // becomes true. Nothing is missed or repeated.
   Status Follow(std::string_view org, events::Position after,
                 const std::function<bool(const events::Event&)>& sink,
-                const std::function<bool()>& idle, const std::atomic<bool>& stop,
-                std::chrono::milliseconds heartbeat) const;
+                const std::function<bool()>& idle, const std::function<bool()>& alive,
+                const std::atomic<bool>& stop, std::chrono::milliseconds heartbeat) const;
 
  private:
   events::EventStore& store_;

@@ -15,6 +15,7 @@
 #include <rocksdb/db.h>
 
 #include "core/json.h"
+#include "tests/app/serve_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/test_server.h"
 
@@ -39,71 +40,6 @@ CommandResult RunCli(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
-
-// `ledgerflow serve` as a child process; reads its banner for the URL and key.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::string& data_dir) {
-    int fds[2];
-    EXPECT_EQ(pipe(fds), 0);
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      execl(LEDGERFLOW_BINARY, LEDGERFLOW_BINARY, "serve", "--data-dir", data_dir.c_str(),
-            "--port", "0", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-    char line[1024];
-    std::regex url_re(R"((http://127\.0\.0\.1:\d+))");
-    std::regex key_re(R"((lf_key_[0-9a-f]+_[0-9a-f]+))");
-    // The banner ends with the "listening" line; the key (first start only) precedes it.
-    while (fgets(line, sizeof(line), out_) != nullptr) {
-      std::string s(line);
-      std::smatch m;
-      if (std::regex_search(s, m, key_re) && key_.empty()) key_ = m[1];
-      if (s.find("listening on") != std::string::npos) {
-        if (std::regex_search(s, m, url_re)) url_ = m[1];
-        break;
-      }
-    }
-  }
-
-  ~ServeProcess() { Stop(); }
-
-  // SIGKILL: no shutdown code runs, as in a crash or power cut after the answers.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    if (out_) fclose(out_);
-    out_ = nullptr;
-  }
-
-  int Stop() {
-    if (pid_ <= 0) return 0;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    if (out_) fclose(out_);
-    out_ = nullptr;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  const std::string& url() const { return url_; }
-  const std::string& key() const { return key_; }
-
- private:
-  pid_t pid_ = -1;
-  FILE* out_ = nullptr;
-  std::string url_;
-  std::string key_;
-};
 
 json::Document Json(const HttpResponse& r) {
   auto doc = json::Parse(r.body);

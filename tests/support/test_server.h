@@ -36,6 +36,7 @@ class TestServer {
   void Restart() { Stop(); Start(); }
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  uint16_t port() const { return server_->port(); }
   // A client with the owner key of org "acme".
   std::unique_ptr<HttpClient> Client() const;
   // A key of `role` in `org` (created through the service, not HTTP).
