@@ -13,6 +13,8 @@
 #include <pistache/peer.h>
 #include <pistache/transport.h>
 
+#include "api/memory_release.h"
+
 namespace ledgerflow::api {
 namespace {
 
@@ -60,6 +62,10 @@ Connection::Connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
 Connection::~Connection() {
   open_connections_->fetch_sub(1, std::memory_order_relaxed);
   if (orphan_fd_ >= 0) ::close(orphan_fd_);
+  const size_t held = framing_.buffered_bytes() + pending_.capacity();
+  framing_.DropRequest();
+  std::string().swap(pending_);
+  ReleaseFreedMemory(held);
 }
 
 ssize_t Connection::WriteSomeLocked(std::string_view bytes) {

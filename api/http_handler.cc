@@ -4,6 +4,7 @@
 
 #include <pistache/peer.h>
 
+#include "api/memory_release.h"
 #include "service/crypto.h"
 
 namespace ledgerflow::api {
@@ -79,7 +80,9 @@ HttpHandler::HttpHandler(std::shared_ptr<const Router> router, service::KeyServi
   auto callbacks = std::make_shared<Connection::Callbacks>();
   callbacks->dispatch = [router = router_, keys](const std::shared_ptr<Connection>& connection,
                                                  HttpRequest request) {
+    const size_t body_bytes = request.body.capacity();
     Dispatch(*router, *keys, connection, std::move(request));
+    ReleaseFreedMemory(body_bytes);
   };
   callbacks->refuse = [](const std::shared_ptr<Connection>& connection,
                          const FramingRefusal& refusal, Pistache::Http::Version version) {

@@ -59,6 +59,10 @@ class RequestFraming {
   bool TakeContinueRequest();
   // True while a request has begun but is not complete.
   bool mid_request() const { return started_; }
+  // Memory held for the request being read.
+  size_t buffered_bytes() const { return request_.body.capacity(); }
+  // Frees the request being read (the connection is going away).
+  void DropRequest() { request_ = HttpRequest{}; }
 
  private:
   // The byte-level checks of the header block; returns how many bytes of `data`
