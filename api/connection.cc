@@ -1,6 +1,5 @@
 #include "api/connection.h"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -21,25 +20,7 @@ namespace {
 // What is read and dropped after an answer that closes the connection, before the
 // socket is closed for reading too (a reset then discards nothing the client needs).
 constexpr size_t kDrainBytes = 256 * 1024;
-constexpr int kOrphanSendTimeoutMs = 10'000;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-
-// Writes all of `bytes` to a socket no reactor watches any more.
-void SendAllBlocking(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<size_t>(n));
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, kOrphanSendTimeoutMs) <= 0 || (p.revents & (POLLERR | POLLHUP))) return;
-      continue;
-    }
-    return;
-  }
-}
 
 }  // namespace
 
@@ -85,11 +66,19 @@ ssize_t Connection::WriteSomeLocked(std::string_view bytes) {
 }
 
 void Connection::OnInput(std::string_view bytes) {
-  std::string all;
+  bool held = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (detached_ || closed_) return;
+    if (closed_) return;
+    if (detached_) {
+      // A stream's client has nothing to send; one that keeps sending is cut off.
+      detached_input_ += bytes.size();
+      if (detached_input_ > kPipelineSlack) AbortLocked();
+      return;
+    }
     if (closing_) {
+      pending_.clear();
+      pending_pos_ = 0;
       if (bytes.size() >= drain_budget_) {
         drain_budget_ = 0;
         AbortLocked();
@@ -98,8 +87,9 @@ void Connection::OnInput(std::string_view bytes) {
       }
       return;
     }
-    if (awaiting_answer_) {
-      if (pending_.size() + bytes.size() > max_buffered_) {
+    const size_t held_bytes = pending_.size() - pending_pos_;
+    if (awaiting_answer_ || held_bytes > 0) {
+      if (held_bytes + bytes.size() > max_buffered_) {
         // More than any one request can hold, sent while the last is being answered.
         closing_ = true;
         drain_budget_ = 0;
@@ -108,35 +98,44 @@ void Connection::OnInput(std::string_view bytes) {
       }
       pending_.append(bytes);
       has_pending_ = true;
-      return;
-    }
-    if (!pending_.empty()) {  // bytes held back while the last request was answered
-      all = std::move(pending_);
-      pending_.clear();
-      has_pending_ = false;
-      all.append(bytes);
+      if (awaiting_answer_) return;
+      held = true;
     }
   }
-  if (!all.empty()) {
-    Process(all);
+  if (held) {
+    ProcessPending();
   } else {
-    Process(bytes);
+    Process(bytes, /*from_pending=*/false);
   }
 }
 
-void Connection::Process(std::string_view data) {
+void Connection::ProcessPending() {
+  if (pending_pos_ > kPipelineSlack && pending_pos_ * 2 > pending_.size()) {
+    pending_.erase(0, pending_pos_);
+    pending_pos_ = 0;
+  }
+  Process(std::string_view(pending_).substr(pending_pos_), /*from_pending=*/true);
+}
+
+void Connection::ClearPending() {
+  pending_.clear();
+  pending_pos_ = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  has_pending_ = false;
+}
+
+void Connection::Process(std::string_view data, bool from_pending) {
   auto peer = peer_.lock();
   if (!peer) return;
   auto self = shared_from_this();
-  std::string holder;
+  int dispatched = 0;
   for (;;) {
     const auto result = framing_.Feed(data);
     const bool busy = framing_.mid_request() ||
                       result.outcome != RequestFraming::Outcome::kNeedMore;
     if (busy && !was_mid_request_) {
-      // A request began: Pistache's idle checker now applies its header timeout to
-      // this connection (and its keep-alive timeout once it is idle again), both
-      // counted from here.
+      // A request began: Pistache's idle checker applies its request timeout to this
+      // connection, counted from here, until the request is whole.
       peer->setIdle(false);
       if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
     }
@@ -147,37 +146,50 @@ void Connection::Process(std::string_view data) {
     }
     switch (result.outcome) {
       case RequestFraming::Outcome::kNeedMore:
+        if (from_pending) ClearPending();
         return;
       case RequestFraming::Outcome::kRefused: {
+        if (from_pending) ClearPending();
         {
           std::lock_guard<std::mutex> lock(mu_);
           awaiting_answer_ = true;  // the refusal is the answer
         }
+        peer->setIdle(true);
         callbacks_->refuse(self, framing_.refusal(), Pistache::Http::Version::Http11);
         return;
       }
       case RequestFraming::Outcome::kRequestReady: {
         HttpRequest request = framing_.TakeRequest();
-        pending_.assign(data.substr(result.consumed));
+        // What follows the request waits in pending_ (without copying it again when
+        // it is there already).
+        if (from_pending) {
+          pending_pos_ += result.consumed;
+        } else {
+          pending_.assign(data.substr(result.consumed));
+          pending_pos_ = 0;
+          from_pending = true;
+        }
         {
           std::lock_guard<std::mutex> lock(mu_);
           awaiting_answer_ = true;
-          has_pending_ = !pending_.empty();
+          has_pending_ = pending_pos_ < pending_.size();
         }
+        // Whole: from here the checker's keep-alive timeout applies, never a 408 into
+        // a request that is being answered.
+        peer->setIdle(true);
         dispatching_ = true;
         resume_requested_ = false;
         callbacks_->dispatch(self, std::move(request));
         dispatching_ = false;
         if (!resume_requested_) return;
-        // Answered at once, with the next request already here: go on with it.
+        // Answered at once, with the next request already here: go on with it, a few
+        // requests per turn so that other connections get theirs.
         resume_requested_ = false;
-        holder = std::move(pending_);
-        pending_.clear();
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          has_pending_ = false;
+        if (++dispatched >= kRequestsPerTurn) {
+          PostToReactor([self] { self->Resume(); });
+          return;
         }
-        data = holder;
+        data = std::string_view(pending_).substr(pending_pos_);
         break;
       }
     }
@@ -191,7 +203,9 @@ void Connection::Answer(std::string bytes, bool keep_alive) {
     orphan_fd_ = -1;
     awaiting_answer_ = false;
     lock.unlock();
-    SendAllBlocking(fd, bytes);
+    // One attempt, never a wait: this may be the event store's writer thread, and a
+    // client that half-closed and reads nothing must not hold it.
+    (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::shutdown(fd, SHUT_RDWR);
     ::close(fd);
     return;
@@ -232,10 +246,7 @@ void Connection::AnswerWritten(bool keep_alive) {
   if (closed_ || closing_ || detached_) return;
   const bool more = has_pending_;
   lock.unlock();
-  if (!more) {
-    if (auto peer = peer_.lock()) peer->setIdle(true);
-    return;
-  }
+  if (!more) return;
   if (OnReactor()) {
     if (dispatching_) {
       resume_requested_ = true;
@@ -249,23 +260,18 @@ void Connection::AnswerWritten(bool keep_alive) {
 }
 
 void Connection::Resume() {
-  std::string bytes;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (awaiting_answer_ || closed_ || closing_ || detached_) return;
-    bytes = std::move(pending_);
-    pending_.clear();
-    has_pending_ = false;
   }
-  if (!bytes.empty()) Process(bytes);
+  if (pending_pos_ < pending_.size()) ProcessPending();
 }
 
 void Connection::StartClosingLocked() {
   if (closed_ || closing_ || detached_) return;
   closing_ = true;
   drain_budget_ = kDrainBytes;
-  pending_.clear();
-  has_pending_ = false;
+  has_pending_ = false;  // what was held is dropped by the reactor (OnInput)
   ::shutdown(fd_, SHUT_WR);
 }
 
@@ -324,11 +330,10 @@ int Connection::Detach() {
   if (closed_ || detached_ || closing_) return -1;
   const int fd = ::dup(fd_);
   if (fd < 0) return -1;
+  // Pistache's checker sees the peer idle since the request was whole: it never
+  // writes a 408 into the stream.
   detached_ = true;
   awaiting_answer_ = false;
-  lock.unlock();
-  // Idle to Pistache's checker: it never writes a 408 into the stream.
-  if (auto peer = peer_.lock()) peer->setIdle(true);
   return fd;
 }
 

@@ -66,9 +66,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Largest number of bytes held while a request is being answered.
   static constexpr size_t kPipelineSlack = 64 * 1024;
+  // Pipelined requests answered at once are taken this many per reactor turn.
+  static constexpr int kRequestsPerTurn = 16;
 
  private:
-  void Process(std::string_view bytes);
+  // Parses `data`; `from_pending`: it is the unparsed part of pending_.
+  void Process(std::string_view data, bool from_pending);
+  void ProcessPending();
+  void ClearPending();
   void AnswerWritten(bool keep_alive);
   void Resume();
   void StartClosingLocked();
@@ -88,7 +93,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Reactor thread only.
   RequestFraming framing_;
-  std::string pending_;          // bytes read, not yet parsed
+  std::string pending_;          // bytes read, not yet parsed, from pending_pos_ on
+  size_t pending_pos_ = 0;
   bool dispatching_ = false;     // inside callbacks_->dispatch
   bool resume_requested_ = false;
   bool was_mid_request_ = false;
@@ -101,6 +107,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool detached_ = false;  // a raw stream owns the connection
   int orphan_fd_ = -1;     // the client half-closed before its answer: a dup to answer on
   size_t drain_budget_ = 0;  // bytes still read and dropped while closing
+  size_t detached_input_ = 0;  // bytes a stream's client sent after the request
 };
 
 }  // namespace ledgerflow::api

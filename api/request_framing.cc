@@ -51,6 +51,9 @@ std::optional<Pistache::Http::Method> MethodOf(unsigned method) {
   }
 }
 
+// Empty lines tolerated before a request line (RFC 9112 asks for at least one).
+constexpr int kMaxLeadingEmptyLines = 8;
+
 RequestFraming* Self(http_parser* p) { return static_cast<RequestFraming*>(p->data); }
 
 }  // namespace
@@ -93,7 +96,13 @@ size_t RequestFraming::ScanHeaderBytes(std::string_view data) {
       if (line_bytes_ == 0) {
         // An empty line before the request line is tolerated (RFC 9112, section 2.2);
         // after it, it ends the header block.
-        if (!request_line_seen_) continue;
+        if (!request_line_seen_) {
+          if (++leading_empty_lines_ > kMaxLeadingEmptyLines) {
+            Refuse(400, "bad_request", "Malformed HTTP request: empty lines instead of a request");
+            return i;
+          }
+          continue;
+        }
         in_header_block_ = false;
         return i + 1;
       }
@@ -140,6 +149,15 @@ size_t RequestFraming::ScanChunkedBytes(std::string_view data) {
   };
   for (size_t i = 0; i < data.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(data[i]);
+    if (chunk_state_ != ChunkState::kData) {
+      // Framing bytes (size lines, trailers) are bounded like a header block.
+      if (++chunk_framing_bytes_ > limits_.max_header_bytes + limits_.max_request_line_bytes) {
+        Refuse(431, "headers_too_large",
+               "The chunked body's size lines and trailers are larger than " +
+                   std::to_string(limits_.max_header_bytes) + " bytes");
+        return i;
+      }
+    }
     switch (chunk_state_) {
       case ChunkState::kSizeStart:
       case ChunkState::kSize: {
@@ -364,6 +382,7 @@ int RequestFraming::OnHeadersComplete() {
   chunked_body_ = (parser_.flags & F_CHUNKED) != 0;
   chunk_state_ = ChunkState::kSizeStart;
   chunk_left_ = 0;
+  chunk_framing_bytes_ = 0;
   if (has_length) r.body.reserve(std::min<uint64_t>(parser_.content_length, 64 * 1024));
 
   // The target: origin form ("/path?query"), absolute form ("http://host/path"),
@@ -431,6 +450,7 @@ int RequestFraming::OnMessageComplete(http_parser* p) {
   self->request_line_seen_ = false;
   self->line_bytes_ = 0;
   self->header_block_bytes_ = 0;
+  self->leading_empty_lines_ = 0;
   self->chunked_body_ = false;
   http_parser_pause(p, 1);
   return 0;

@@ -102,6 +102,7 @@ class RequestFraming {
   bool request_line_seen_ = false;  // the request line is over
   size_t line_bytes_ = 0;
   size_t header_block_bytes_ = 0;
+  int leading_empty_lines_ = 0;
 
   // Chunked-body scanner state.
   enum class ChunkState { kSizeStart, kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf,
@@ -109,6 +110,7 @@ class RequestFraming {
   bool chunked_body_ = false;
   ChunkState chunk_state_ = ChunkState::kSizeStart;
   uint64_t chunk_left_ = 0;
+  size_t chunk_framing_bytes_ = 0;  // size lines, extensions and trailers so far
 
   // Header assembly: a field's name and value may arrive in several pieces.
   bool in_value_ = false;

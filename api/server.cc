@@ -16,9 +16,9 @@ namespace {
 using Pistache::Http::Code;
 using Pistache::Http::Method;
 
-// Descriptors kept for everything but client sockets: the store's files, stream
-// sockets, outbound calls.
-constexpr size_t kReservedDescriptors = 256;
+// Descriptors kept for everything but client sockets: the store's files (RocksDB's
+// max_open_files is 512), two per stream, outbound calls, timers.
+constexpr size_t kReservedDescriptors = 512 + 2 * 64 + 256;
 
 // Raises the soft descriptor limit to the hard one; returns the limit in force.
 size_t RaiseDescriptorLimit() {
