@@ -1,10 +1,10 @@
 #include "api/connection.h"
 
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 
 #include <pistache/async.h>
@@ -13,6 +13,7 @@
 #include <pistache/transport.h>
 
 #include "api/memory_release.h"
+#include "api/tail_writer.h"
 
 namespace ledgerflow::api {
 namespace {
@@ -21,6 +22,10 @@ namespace {
 // socket is closed for reading too (a reset then discards nothing the client needs).
 constexpr size_t kDrainBytes = 256 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// How long the rest of an answer may take to leave, and a closing connection to end.
+constexpr auto kTailDeadline = std::chrono::seconds(30);
+constexpr auto kOrphanDeadline = std::chrono::seconds(10);
+constexpr auto kClosingGrace = std::chrono::seconds(5);
 
 }  // namespace
 
@@ -36,7 +41,8 @@ Connection::Connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
       open_connections_(std::move(open_connections)),
       max_buffered_(limits.max_body_bytes + limits.max_header_bytes +
                     limits.max_request_line_bytes + kPipelineSlack),
-      framing_(limits) {
+      framing_(limits),
+      last_active_(std::chrono::steady_clock::now()) {
   open_connections_->fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -133,11 +139,13 @@ void Connection::Process(std::string_view data, bool from_pending) {
     const auto result = framing_.Feed(data);
     const bool busy = framing_.mid_request() ||
                       result.outcome != RequestFraming::Outcome::kNeedMore;
-    if (busy && !was_mid_request_) {
-      // A request began: Pistache's idle checker applies its request timeout to this
-      // connection, counted from here, until the request is whole.
-      peer->setIdle(false);
-      if (auto parser = Pistache::Http::Handler::getParser(peer)) parser->reset();
+    if (busy != was_mid_request_ || framing_.mid_request() != was_mid_request_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (busy && !was_mid_request_) {
+        request_started_ = std::chrono::steady_clock::now();  // the request timeout counts from here
+        seen_request_ = true;
+      }
+      mid_request_ = framing_.mid_request();
     }
     was_mid_request_ = framing_.mid_request();
     if (framing_.TakeContinueRequest()) {
@@ -154,7 +162,6 @@ void Connection::Process(std::string_view data, bool from_pending) {
           std::lock_guard<std::mutex> lock(mu_);
           awaiting_answer_ = true;  // the refusal is the answer
         }
-        peer->setIdle(true);
         callbacks_->refuse(self, framing_.refusal(), Pistache::Http::Version::Http11);
         return;
       }
@@ -174,9 +181,6 @@ void Connection::Process(std::string_view data, bool from_pending) {
           awaiting_answer_ = true;
           has_pending_ = pending_pos_ < pending_.size();
         }
-        // Whole: from here the checker's keep-alive timeout applies, never a 408 into
-        // a request that is being answered.
-        peer->setIdle(true);
         dispatching_ = true;
         resume_requested_ = false;
         callbacks_->dispatch(self, std::move(request));
@@ -203,11 +207,11 @@ void Connection::Answer(std::string bytes, bool keep_alive) {
     orphan_fd_ = -1;
     awaiting_answer_ = false;
     lock.unlock();
-    // One attempt, never a wait: this may be the event store's writer thread, and a
-    // client that half-closed and reads nothing must not hold it.
-    (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    ::shutdown(fd, SHUT_RDWR);
-    ::close(fd);
+    // Never a wait here (this may be the event store's writer thread): the tail
+    // writer sends it, on the socket of our own, and closes it.
+    TailWriter::Instance().Add(fd, std::move(bytes),
+                               std::chrono::steady_clock::now() + kOrphanDeadline,
+                               /*shutdown_after=*/true, nullptr);
     return;
   }
   if (closed_ || closing_ || detached_) {
@@ -222,14 +226,23 @@ void Connection::Answer(std::string bytes, bool keep_alive) {
     return;
   }
   if (static_cast<size_t>(written) < bytes.size()) {
-    // The socket is full: Pistache's write queue sends the rest as it drains.
-    std::string rest = bytes.substr(static_cast<size_t>(written));
+    // The socket is full: the tail writer sends the rest as it drains, on a dup of
+    // the socket (made while it is surely open), and then this answer is done.
+    const int fd = ::dup(fd_);
+    if (fd < 0) {
+      AbortLocked();
+      return;
+    }
     lock.unlock();
-    const size_t size = rest.size();
     auto self = shared_from_this();
-    peer->send(Pistache::RawBuffer(std::move(rest), size))
-        .then([self, keep_alive](ssize_t) { self->AnswerWritten(keep_alive); },
-              [](std::exception_ptr) {});
+    TailWriter::Instance().Add(
+        fd, bytes.substr(static_cast<size_t>(written)),
+        std::chrono::steady_clock::now() + kTailDeadline, /*shutdown_after=*/false,
+        [self, keep_alive](bool written_all) {
+          if (written_all) return self->AnswerWritten(keep_alive);
+          std::lock_guard<std::mutex> guard(self->mu_);
+          if (!self->closed_) self->AbortLocked();  // too slow a reader, or gone
+        });
     return;
   }
   lock.unlock();
@@ -239,6 +252,7 @@ void Connection::Answer(std::string bytes, bool keep_alive) {
 void Connection::AnswerWritten(bool keep_alive) {
   std::unique_lock<std::mutex> lock(mu_);
   awaiting_answer_ = false;
+  last_active_ = std::chrono::steady_clock::now();
   if (!keep_alive) {
     StartClosingLocked();
     return;
@@ -270,6 +284,7 @@ void Connection::Resume() {
 void Connection::StartClosingLocked() {
   if (closed_ || closing_ || detached_) return;
   closing_ = true;
+  closing_since_ = std::chrono::steady_clock::now();
   drain_budget_ = kDrainBytes;
   has_pending_ = false;  // what was held is dropped by the reactor (OnInput)
   ::shutdown(fd_, SHUT_WR);
@@ -284,27 +299,21 @@ void Connection::AbortLocked() {
 }
 
 void Connection::PostToReactor(std::function<void()> fn) {
-  // Pistache's reactor runs timers: a one-shot timer of 1 ms is a way onto its thread.
-  const int timer = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (timer < 0) {
-    std::lock_guard<std::mutex> lock(mu_);
-    StartClosingLocked();  // cannot go on with the held requests; close rather than stall
-    return;
-  }
+  // An empty write through Pistache's queue is a way onto its reactor thread: the
+  // queue is drained there, and the write's promise resolved there.
+  auto peer = peer_.lock();
+  if (!peer) return;
   auto self = shared_from_this();
-  Pistache::Async::Promise<uint64_t> armed([&](Pistache::Async::Deferred<uint64_t> deferred) {
-    transport_->armTimer(timer, std::chrono::milliseconds(1), std::move(deferred));
-  });
-  armed.then(
-      [self, timer, fn](uint64_t) {
-        ::close(timer);
-        if (self->OnReactor()) {
-          fn();
-        } else {
-          self->PostToReactor(fn);  // resolved before the callback was attached
-        }
-      },
-      [timer](std::exception_ptr) { ::close(timer); });
+  peer->send(Pistache::RawBuffer(std::string(), 0))
+      .then(
+          [self, fn](ssize_t) {
+            if (self->OnReactor()) {
+              fn();
+            } else {
+              self->PostToReactor(fn);  // resolved before the callback was attached
+            }
+          },
+          [](std::exception_ptr) {});
 }
 
 void Connection::RejectAndClose(std::string_view bytes) {
@@ -314,6 +323,34 @@ void Connection::RejectAndClose(std::string_view bytes) {
   closing_ = true;
   drain_budget_ = 0;
   ::shutdown(fd_, SHUT_RDWR);
+}
+
+void Connection::Tick(std::chrono::steady_clock::time_point now,
+                      std::chrono::milliseconds request_timeout,
+                      std::chrono::milliseconds keepalive_timeout) {
+  auto self = shared_from_this();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (closed_ || detached_ || awaiting_answer_) return;
+  if (closing_) {
+    if (now - closing_since_ > kClosingGrace) AbortLocked();  // the client never closed
+    return;
+  }
+  if (mid_request_) {
+    if (now - request_started_ <= request_timeout) return;
+    awaiting_answer_ = true;  // the 408 is the answer
+    lock.unlock();
+    FramingRefusal timeout{408, "request_timeout",
+                           "The request did not arrive whole within " +
+                               std::to_string(request_timeout.count() / 1000) + " s"};
+    callbacks_->refuse(self, timeout, Pistache::Http::Version::Http11);
+    return;
+  }
+  // Idle: a connection that never sent a request gets the request timeout.
+  if (now - last_active_ > (seen_request_ ? keepalive_timeout : request_timeout)) {
+    closing_ = true;
+    closing_since_ = now;
+    ::shutdown(fd_, SHUT_RDWR);  // the reactor reads the end and drops the connection
+  }
 }
 
 void Connection::OnDisconnected() {
@@ -330,9 +367,7 @@ int Connection::Detach() {
   if (closed_ || detached_ || closing_) return -1;
   const int fd = ::dup(fd_);
   if (fd < 0) return -1;
-  // Pistache's checker sees the peer idle since the request was whole: it never
-  // writes a 408 into the stream.
-  detached_ = true;
+  detached_ = true;  // no timeout of ours applies to it any more
   awaiting_answer_ = false;
   return fd;
 }

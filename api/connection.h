@@ -5,7 +5,11 @@
 // connection it sends FIN, reads and drops a little more of what the client still
 // sends (so that the client sees the answer, not a reset), then closes.
 //
-// Threads: OnInput and OnDisconnected run on the connection's reactor thread;
+// Timeouts are ours (Tick, from the server's ConnectionSweeper), not Pistache's, so
+// that every close goes through the reactor's end-of-stream path and OnDisconnected.
+//
+// Threads: OnInput and OnDisconnected run on the connection's reactor thread; Tick
+// on the sweeper's;
 // Answer, Detach and SendInterim may be called from any thread (answers of commands
 // come from the event store's writer). The socket is written directly while the
 // connection is open (under the connection's mutex, which the reactor also takes
@@ -13,6 +17,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -54,6 +59,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reactor thread.
   void OnInput(std::string_view bytes);
   void OnDisconnected();
+  // Applies the request timeout (a request not whole in time gets 408, then the
+  // connection closes) and the keep-alive timeout (an idle connection is closed).
+  // Called about once a second, from any thread; streams are exempt.
+  void Tick(std::chrono::steady_clock::time_point now, std::chrono::milliseconds request_timeout,
+            std::chrono::milliseconds keepalive_timeout);
   // Writes `bytes` and closes at once (no request was read: too many connections).
   void RejectAndClose(std::string_view bytes);
 
@@ -108,6 +118,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int orphan_fd_ = -1;     // the client half-closed before its answer: a dup to answer on
   size_t drain_budget_ = 0;  // bytes still read and dropped while closing
   size_t detached_input_ = 0;  // bytes a stream's client sent after the request
+  bool seen_request_ = false;
+  bool mid_request_ = false;  // a request has begun and is not whole yet
+  std::chrono::steady_clock::time_point request_started_;
+  std::chrono::steady_clock::time_point last_active_;  // the last answer, or the connect
+  std::chrono::steady_clock::time_point closing_since_;
 };
 
 }  // namespace ledgerflow::api

@@ -1,5 +1,6 @@
 #include "api/http_handler.h"
 
+
 #include <cstdio>
 
 #include <pistache/peer.h>
@@ -49,6 +50,7 @@ std::shared_ptr<Connection> ConnectionOf(const std::shared_ptr<Pistache::Tcp::Pe
 std::optional<Code> CodeOf(int status) {
   switch (status) {
     case 400: return Code::Bad_Request;
+    case 408: return Code::Request_Timeout;
     case 413: return Code::Request_Entity_Too_Large;
     case 414: return Code::RequestURI_Too_Long;
     case 417: return Code::Expectation_Failed;
@@ -76,7 +78,9 @@ HttpHandler::HttpHandler(std::shared_ptr<const Router> router, service::KeyServi
     : router_(std::move(router)),
       keys_(keys),
       limits_(limits),
-      open_connections_(std::make_shared<std::atomic<size_t>>(0)) {
+      open_connections_(std::make_shared<std::atomic<size_t>>(0)),
+      sweeper_(std::make_shared<ConnectionSweeper>(limits.request_timeout,
+                                                   limits.keepalive_timeout)) {
   auto callbacks = std::make_shared<Connection::Callbacks>();
   callbacks->dispatch = [router = router_, keys](const std::shared_ptr<Connection>& connection,
                                                  HttpRequest request) {
@@ -102,6 +106,7 @@ void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer)
   auto connection = std::make_shared<Connection>(peer, transport(), limits_.framing,
                                                  callbacks_, open_connections_);
   peer->putData(kConnectionData, connection);
+  sweeper_->Add(connection);
   if (open_connections_->load() > limits_.max_connections) {
     Status busy = Status(StatusCode::kUnavailable,
                          "The server has all the connections it may have open; retry later")
@@ -111,6 +116,47 @@ void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer)
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
         "Connection: Close\r\nContent-Length: " +
         std::to_string(body.size()) + "\r\n\r\n" + body);
+  }
+}
+
+ConnectionSweeper::ConnectionSweeper(std::chrono::milliseconds request_timeout,
+                                     std::chrono::milliseconds keepalive_timeout)
+    : request_timeout_(request_timeout),
+      keepalive_timeout_(keepalive_timeout),
+      thread_([this] { Run(); }) {}
+
+ConnectionSweeper::~ConnectionSweeper() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ConnectionSweeper::Add(std::weak_ptr<Connection> connection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  live_.push_back(std::move(connection));
+}
+
+void ConnectionSweeper::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+    std::vector<std::shared_ptr<Connection>> due;
+    size_t kept = 0;
+    for (size_t i = 0; i < live_.size(); ++i) {
+      auto connection = live_[i].lock();
+      if (!connection) continue;
+      due.push_back(std::move(connection));
+      if (kept != i) live_[kept] = std::move(live_[i]);  // never onto itself
+      ++kept;
+    }
+    live_.resize(kept);
+    lock.unlock();
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& connection : due) connection->Tick(now, request_timeout_, keepalive_timeout_);
+    due.clear();  // the last owner may be here: destroyed outside the lock
+    lock.lock();
   }
 }
 

@@ -5,7 +5,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <pistache/http.h>
 
@@ -20,6 +25,29 @@ struct HttpLimits {
   // Connections beyond this are answered 503 and closed at once, so that the process
   // never runs out of descriptors (where Pistache's accept loop would spin).
   size_t max_connections = 4096;
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(60);
+  std::chrono::milliseconds keepalive_timeout = std::chrono::seconds(300);
+};
+
+// Applies every connection's timeouts about once a second (Connection::Tick), on a
+// thread of its own. Shared by a server's handler clones. Thread-safe.
+class ConnectionSweeper {
+ public:
+  ConnectionSweeper(std::chrono::milliseconds request_timeout,
+                    std::chrono::milliseconds keepalive_timeout);
+  ~ConnectionSweeper();
+  void Add(std::weak_ptr<Connection> connection);
+
+ private:
+  void Run();
+
+  const std::chrono::milliseconds request_timeout_;
+  const std::chrono::milliseconds keepalive_timeout_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::weak_ptr<Connection>> live_;
+  std::thread thread_;
 };
 
 class HttpHandler : public Pistache::Http::Handler {
@@ -49,6 +77,7 @@ class HttpHandler : public Pistache::Http::Handler {
   HttpLimits limits_;
   std::shared_ptr<std::atomic<size_t>> open_connections_;
   std::shared_ptr<const Connection::Callbacks> callbacks_;
+  std::shared_ptr<ConnectionSweeper> sweeper_;
 };
 
 }  // namespace ledgerflow::api

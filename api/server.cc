@@ -67,13 +67,15 @@ Status Server::Start() {
     Pistache::Address address(options_.host, Pistache::Port(options_.port));
     endpoint_ = std::make_unique<Pistache::Http::Endpoint>(address);
     // Pistache's own parser never sees a request (HttpHandler frames them), so its
-    // request size limit does not apply; its idle checker's timeouts do.
+    // request size limit does not apply; nor do its idle checker's timeouts (ours are
+    // in Connection::Tick): its checker would close sockets without telling us.
+    constexpr auto kNever = std::chrono::hours(24 * 365 * 10);
     auto opts = Pistache::Http::Endpoint::options()
                     .threads(options_.threads)
                     .flags(Pistache::Tcp::Options::ReuseAddr)
-                    .headerTimeout(options_.request_timeout)
-                    .bodyTimeout(options_.request_timeout)
-                    .keepaliveTimeout(options_.keepalive_timeout);
+                    .headerTimeout(kNever)
+                    .bodyTimeout(kNever)
+                    .keepaliveTimeout(kNever);
     endpoint_->init(opts);
     const size_t descriptors = RaiseDescriptorLimit();
     max_connections_ = options_.max_connections;
@@ -87,6 +89,8 @@ Status Server::Start() {
     limits.framing.max_request_line_bytes = options_.max_request_line_bytes;
     limits.framing.max_header_bytes = options_.max_header_bytes;
     limits.max_connections = max_connections_;
+    limits.request_timeout = options_.request_timeout;
+    limits.keepalive_timeout = options_.keepalive_timeout;
     endpoint_->setHandler(std::make_shared<HttpHandler>(router_, &ledger_.keys(), limits));
     endpoint_->serveThreaded();
     port_ = static_cast<uint16_t>(endpoint_->getPort());

@@ -325,6 +325,42 @@ TEST_F(HttpHardeningTest, HalfClosedClientsAreAnswered) {
   }
 }
 
+TEST_F(HttpHardeningTest, LargeAnswersReachSlowAndHalfClosedReaders) {
+  // Answers larger than what the socket takes at once: their rest is sent as the
+  // client reads, whole and in order, also when the client half-closed.
+  auto client = server_.Client();
+  const std::string steps = [] {
+    std::string out;
+    for (int i = 0; i < 150; ++i) {
+      if (i) out += ",";
+      out += R"({"id":"s)" + std::to_string(i) + R"(","type":"agent_task","config":{"text":")" +
+             std::string(300, 'x') + R"("}})";
+    }
+    return out;
+  }();
+  const std::string body = R"({"definition":{"name":"big","steps":[)" + steps +
+                           R"(]},"trigger_type":"manual"})";
+  auto created = client->Post("/api/workflows", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = Str(ParseJson(created), "id");
+  for (bool half_close : {false, true}) {
+    SCOPED_TRACE(half_close);
+    RawClient c(server_.port(), 4096);
+    const std::string get = "GET /api/workflows/" + id + " HTTP/1.1\r\nHost: x\r\n" + Auth() + "\r\n";
+    c.Send(get + get);
+    if (half_close) c.ShutdownWrite();
+    std::this_thread::sleep_for(200ms);  // the server's writes fill the small buffer
+    for (int i = 0; i < 2; ++i) {
+      auto r = c.ReadResponse(5000);
+      ASSERT_TRUE(r.has_value()) << i;
+      EXPECT_EQ(r->status, 200);
+      EXPECT_GT(r->body.size(), 45'000u);
+      EXPECT_TRUE(json::Parse(r->body).ok());
+      if (half_close) break;  // the second, pipelined behind it, is not answered after a close
+    }
+  }
+}
+
 TEST_F(HttpHardeningTest, UnknownMethodsAre405) {
   auto c = Connect();
   c->Send("PROPFIND /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -416,6 +452,17 @@ TEST_F(StreamTimeoutTest, StreamsOutliveTheRequestAndKeepAliveTimeouts) {
   seen += c->ReadFor(3000, "after-timeouts");
   EXPECT_NE(seen.find("after-timeouts"), std::string::npos) << seen;
   EXPECT_EQ(seen.find("HTTP/1.1"), std::string::npos) << seen;
+}
+
+TEST_F(StreamTimeoutTest, IdleConnectionsAreClosedAfterTheKeepAliveTimeout) {
+  auto c = Connect();
+  c->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(c->ReadResponse().has_value());
+  EXPECT_TRUE(c->WaitClosed(5000));
+  EXPECT_EQ(c->buffered(), "");
+  // One that never sends a request gets the request timeout.
+  auto silent = Connect();
+  EXPECT_TRUE(silent->WaitClosed(4000));
 }
 
 TEST_F(StreamTimeoutTest, StalledRequestsStillTimeOut) {

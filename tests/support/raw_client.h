@@ -26,7 +26,9 @@ struct RawResponse {
 class RawClient {
  public:
   // Connects to 127.0.0.1:`port` (TCP_NODELAY, so that each Send is its own packet).
-  explicit RawClient(uint16_t port);
+  // `receive_buffer` > 0 shrinks the socket's receive buffer (SO_RCVBUF), so that the
+  // server's writes to it fill up.
+  explicit RawClient(uint16_t port, int receive_buffer = 0);
   ~RawClient();
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
