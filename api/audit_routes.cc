@@ -181,14 +181,35 @@ void AddAuditRoutes(Router& router, service::AuditService& audit,
     EventFeed(audit, keys, streams, req, std::move(out));
   };
   router.Add({Method::Get, "/api/audit/events", core::Role::kViewer, bind(ListEvents),
-              {"The organisation's raw events with their hashes (?format=ndjson exports all)",
-               "Audit",
-               {"stream", "type", "actor", "since", "until", "after", "limit", "format"}}});
+              {.summary = "The organisation's events with their hashes",
+               .tag = "Audit",
+               .operation_id = "listAuditEvents",
+               .parameters = {"AuditStream", "AuditType", "AuditActor", "Since", "Until",
+                              "After", "AuditLimit", "AuditFormat"},
+               .responses = {{.content = {{.schema = "AuditEventPage"},
+                                          {.type = "application/x-ndjson",
+                                           .schema = "NdjsonLine"}},
+                              .description = "A page (format=json), or with format=ndjson "
+                                             "every matching event, one JSON object per "
+                                             "line, as stored"}},
+               .errors = {503},
+               .description = "Pages with a cursor: pass next_after as ?after= until it "
+                              "is null."}});
   router.Add({Method::Get, "/api/audit/verify", core::Role::kViewer, bind(VerifyChain),
-              {"Re-check the organisation's hash chain", "Audit"}});
+              {.summary = "Re-check the organisation's hash chain",
+               .tag = "Audit",
+               .operation_id = "verifyChain",
+               .responses = {{.content = {{.schema = "ChainReport"}}}}}});
   router.Add({Method::Get, "/api/events/stream", core::Role::kViewer, feed,
-              {"The organisation's log as Server-Sent Events (Last-Event-ID resumes)", "Audit",
-               {"after"}}});
+              {.summary = "The organisation's log as Server-Sent Events",
+               .tag = "Audit",
+               .operation_id = "streamEvents",
+               .parameters = {"LastEventId", "FeedAfter"},
+               .responses = {{.content = {{.type = "text/event-stream",
+                                           .schema = "EventStreamText"}}}},
+               .errors = {503},
+               .description = "Past events first, then live ones; resumable with "
+                              "Last-Event-ID."}});
 }
 
 }  // namespace ledgerflow::api

@@ -73,11 +73,29 @@ void AddKeyRoutes(Router& router, service::KeyService& keys) {
     return [&keys, fn](ApiRequest& req, ResponderPtr out) { fn(keys, req, std::move(out)); };
   };
   router.Add({Method::Post, "/api/keys", core::Role::kAdmin, bind(CreateKey),
-              {"Create an API key; the secret is in this answer only", "Keys", {}, true, 201}});
+              {.summary = "Create an API key",
+               .tag = "Keys",
+               .operation_id = "createKey",
+               .request = {{.schema = "CreateKeyRequest"}},
+               .responses = {{.status = 201,
+                              .content = {{.schema = "CreatedKey"}},
+                              .headers = {"Location"}}},
+               .description = "The secret is in this answer only; the server keeps its "
+                              "hash. A caller creates keys up to its own role."}});
   router.Add({Method::Get, "/api/keys", core::Role::kAdmin, bind(ListKeys),
-              {"List the organisation's keys (never their secrets)", "Keys"}});
+              {.summary = "List the organisation's keys",
+               .tag = "Keys",
+               .operation_id = "listKeys",
+               .responses = {{.content = {{.schema = "KeyList"}}}},
+               .description = "Never their secrets."}});
   router.Add({Method::Delete, "/api/keys/:id", core::Role::kAdmin, bind(RevokeKey),
-              {"Revoke a key; it is refused from the next request on", "Keys"}});
+              {.summary = "Revoke a key",
+               .tag = "Keys",
+               .operation_id = "revokeKey",
+               .responses = {{.content = {{.schema = "Ok"}}}},
+               .errors = {409},
+               .description = "Refused from the next request on. The organisation's last "
+                              "active owner key cannot be revoked (409 last_owner_key)."}});
 }
 
 }  // namespace ledgerflow::api

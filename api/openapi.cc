@@ -1,7 +1,10 @@
 #include "api/openapi.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 
+#include "api/openapi_components.h"
 #include "core/json.h"
 
 namespace ledgerflow::api {
@@ -13,49 +16,161 @@ std::string LowerMethod(Pistache::Http::Method m) {
   return s;
 }
 
-// Parameters that the handlers read as integers (request_parsing.h); the rest are text.
-bool IsIntegerParameter(std::string_view name) {
-  for (std::string_view n : {"limit", "offset", "version", "v1", "v2", "after"}) {
-    if (name == n) return true;
-  }
-  return false;
+json::Value Ref(const std::string& kind, const std::string& name, json::Allocator& a) {
+  json::Value v(rapidjson::kObjectType);
+  v.AddMember("$ref", json::String("#/components/" + kind + "/" + name, a), a);
+  return v;
 }
 
-json::Value Parameter(const std::string& name, const char* in, bool required,
-                      json::Allocator& a) {
+json::Value PathParameter(const std::string& name, json::Allocator& a) {
   json::Value p(rapidjson::kObjectType);
   p.AddMember("name", json::String(name, a), a);
-  p.AddMember("in", rapidjson::StringRef(in), a);
-  p.AddMember("required", required, a);
+  p.AddMember("in", "path", a);
+  p.AddMember("required", true, a);
   json::Value schema(rapidjson::kObjectType);
-  schema.AddMember("type", rapidjson::StringRef(IsIntegerParameter(name) ? "integer" : "string"),
-                   a);
+  if (name == "version") {
+    schema.AddMember("type", "integer", a);
+    schema.AddMember("minimum", 1, a);
+    p.AddMember("description", "A version number of the workflow.", a);
+  } else {
+    schema.AddMember("type", "string", a);
+    p.AddMember("description", "The id of the resource (wf_..., key_...).", a);
+  }
   p.AddMember("schema", schema, a);
   return p;
 }
 
-json::Value IfMatchParameter(json::Allocator& a) {
-  json::Value p = Parameter("If-Match", "header", false, a);
-  p.AddMember("description",
-              "The workflow version the change is based on, as its ETag (\"3\"); a stale "
-              "one answers 409 version_conflict. Or expected_version in the body.",
-              a);
-  return p;
-}
-
-json::Value JsonContent(const char* ref, json::Allocator& a) {
-  json::Value schema(rapidjson::kObjectType);
-  if (ref) {
-    schema.AddMember("$ref", rapidjson::StringRef(ref), a);
-  } else {
-    schema.AddMember("type", "object", a);
-  }
-  json::Value media(rapidjson::kObjectType);
-  media.AddMember("schema", schema, a);
+json::Value Content(const std::vector<MediaDoc>& media, json::Allocator& a) {
   json::Value content(rapidjson::kObjectType);
-  content.AddMember("application/json", media, a);
+  for (const MediaDoc& m : media) {
+    json::Value item(rapidjson::kObjectType);
+    item.AddMember("schema", Ref("schemas", m.schema, a), a);
+    content.AddMember(json::String(m.type, a), item, a);
+  }
   return content;
 }
+
+const char* ErrorResponseName(int status) {
+  switch (status) {
+    case 400: return "BadRequest";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "NotFound";
+    case 409: return "Conflict";
+    case 413: return "PayloadTooLarge";
+    case 503: return "ServiceUnavailable";
+  }
+  return "InternalError";
+}
+
+const char* StatusDescription(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified: the If-None-Match tag is current";
+  }
+  return "Success";
+}
+
+json::Value Operation(const Route& r, const std::string& path, json::Allocator& a) {
+  const RouteDoc& doc = r.doc;
+  json::Value op(rapidjson::kObjectType);
+  op.AddMember("operationId", json::String(doc.operation_id, a), a);
+  op.AddMember("summary", json::String(doc.summary, a), a);
+  if (!doc.description.empty()) op.AddMember("description", json::String(doc.description, a), a);
+  json::Value tags(rapidjson::kArrayType);
+  tags.PushBack(json::String(doc.tag.empty() ? "System" : doc.tag, a), a);
+  op.AddMember("tags", tags, a);
+
+  json::Value params(rapidjson::kArrayType);
+  bool names_resource = false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '{') continue;
+    size_t j = path.find('}', i);
+    params.PushBack(PathParameter(path.substr(i + 1, j - i - 1), a), a);
+    names_resource = true;
+  }
+  for (const auto& name : doc.parameters) params.PushBack(Ref("parameters", name, a), a);
+  params.PushBack(Ref("parameters", "RequestId", a), a);
+  op.AddMember("parameters", params, a);
+
+  if (!doc.request.empty()) {
+    json::Value body(rapidjson::kObjectType);
+    body.AddMember("required", true, a);
+    body.AddMember("content", Content(doc.request, a), a);
+    op.AddMember("requestBody", body, a);
+  }
+
+  json::Value responses(rapidjson::kObjectType);
+  std::vector<ResponseDoc> successes = doc.responses;
+  if (successes.empty()) successes.push_back({});
+  for (const ResponseDoc& ok : successes) {
+    json::Value resp(rapidjson::kObjectType);
+    resp.AddMember("description",
+                   json::String(ok.description.empty() ? StatusDescription(ok.status)
+                                                       : ok.description,
+                                a),
+                   a);
+    json::Value headers(rapidjson::kObjectType);
+    headers.AddMember("X-Request-Id", Ref("headers", "X-Request-Id", a), a);
+    for (const auto& h : ok.headers) headers.AddMember(json::String(h, a), Ref("headers", h, a), a);
+    resp.AddMember("headers", headers, a);
+    if (!ok.content.empty()) resp.AddMember("content", Content(ok.content, a), a);
+    responses.AddMember(json::String(std::to_string(ok.status), a), resp, a);
+  }
+  std::set<int> errors(doc.errors.begin(), doc.errors.end());
+  errors.insert(400);
+  if (r.min_role) errors.insert({401, 403});
+  if (names_resource) errors.insert(404);
+  if (!doc.request.empty()) errors.insert(413);
+  for (int status : errors) {
+    responses.AddMember(json::String(std::to_string(status), a),
+                        Ref("responses", ErrorResponseName(status), a), a);
+  }
+  responses.AddMember("default", Ref("responses", "InternalError", a), a);
+  op.AddMember("responses", responses, a);
+
+  json::Value security(rapidjson::kArrayType);
+  if (r.min_role) {
+    json::Value req(rapidjson::kObjectType);
+    req.AddMember("bearer", json::Value(rapidjson::kArrayType), a);
+    security.PushBack(req, a);
+    op.AddMember("x-min-role", rapidjson::StringRef(core::RoleName(*r.min_role)), a);
+  }
+  op.AddMember("security", security, a);
+  return op;
+}
+
+json::Value Tags(json::Allocator& a) {
+  static const std::pair<const char*, const char*> kTags[] = {
+      {"Workflows", "Workflow definitions: create, read, change, delete; every change is a "
+                    "new version and an event."},
+      {"Versions", "The version history of a workflow: each version, diffs between any two, "
+                   "and rollback."},
+      {"Keys", "API keys of the organisation and their roles."},
+      {"Audit", "The organisation's event log with its hash chain: pages, export, "
+                "verification and the live feed."},
+      {"System", "Health, readiness, metrics and this document."},
+  };
+  json::Value tags(rapidjson::kArrayType);
+  for (const auto& [name, description] : kTags) {
+    json::Value t(rapidjson::kObjectType);
+    t.AddMember("name", rapidjson::StringRef(name), a);
+    t.AddMember("description", rapidjson::StringRef(description), a);
+    tags.PushBack(t, a);
+  }
+  return tags;
+}
+
+constexpr const char* kDescription =
+    "Event-sourced workflow backend with versioned definitions. Every write is an event in "
+    "a hash-chained log; reads come from projections of it.\n\n"
+    "Errors always answer the `Error` envelope with a stable `code`. Lists page with "
+    "`limit` and `offset` (and a `total`); the audit log pages with a cursor: pass a "
+    "page's `next_after` as `?after=` until it is null. Writes to a workflow take "
+    "`If-Match: \"<version>\"` (its ETag) for optimistic concurrency.";
 
 }  // namespace
 
@@ -81,12 +196,24 @@ std::string OpenApiDocument(const Router& router) {
   doc.AddMember("openapi", "3.0.3", a);
   json::Value info(rapidjson::kObjectType);
   info.AddMember("title", "Ledgerflow API", a);
-  info.AddMember("version", "0.1.0", a);
-  info.AddMember("description",
-                 "Event-sourced workflow backend with versioned definitions. Every write is an "
-                 "event in a hash-chained log; reads come from projections of it.",
-                 a);
+  info.AddMember("version", rapidjson::StringRef(kApiVersion), a);
+  info.AddMember("description", rapidjson::StringRef(kDescription), a);
+  json::Value contact(rapidjson::kObjectType);
+  contact.AddMember("name", "Ledgerflow", a);
+  info.AddMember("contact", contact, a);
+  json::Value license(rapidjson::kObjectType);
+  license.AddMember("name", "Apache-2.0", a);
+  license.AddMember("url", "https://www.apache.org/licenses/LICENSE-2.0", a);
+  info.AddMember("license", license, a);
   doc.AddMember("info", info, a);
+
+  auto servers = json::Parse(R"json([{"url": "http://{host}:{port}",
+    "description": "A Ledgerflow server (ledgerflow serve)",
+    "variables": {"host": {"default": "127.0.0.1"}, "port": {"default": "8080"}}}])json");
+  json::Value s;
+  s.CopyFrom(*servers, a);
+  doc.AddMember("servers", s, a);
+  doc.AddMember("tags", Tags(a), a);
 
   // Ordered map so the document is stable.
   std::map<std::string, std::vector<const Route*>> by_path;
@@ -96,59 +223,13 @@ std::string OpenApiDocument(const Router& router) {
   for (const auto& [path, routes] : by_path) {
     json::Value item(rapidjson::kObjectType);
     for (const Route* r : routes) {
-      json::Value op(rapidjson::kObjectType);
-      op.AddMember("summary", json::String(r->doc.summary, a), a);
-      json::Value tags(rapidjson::kArrayType);
-      tags.PushBack(json::String(r->doc.tag.empty() ? "System" : r->doc.tag, a), a);
-      op.AddMember("tags", tags, a);
-      json::Value params(rapidjson::kArrayType);
-      for (size_t i = 0; i < path.size(); ++i) {
-        if (path[i] != '{') continue;
-        size_t j = path.find('}', i);
-        params.PushBack(Parameter(path.substr(i + 1, j - i - 1), "path", true, a), a);
-      }
-      for (const auto& q : r->doc.query_params) params.PushBack(Parameter(q, "query", false, a), a);
-      if (r->doc.takes_if_match) params.PushBack(IfMatchParameter(a), a);
-      op.AddMember("parameters", params, a);
-      if (r->doc.has_body) {
-        json::Value body(rapidjson::kObjectType);
-        body.AddMember("required", true, a);
-        body.AddMember("content", JsonContent(nullptr, a), a);
-        op.AddMember("requestBody", body, a);
-      }
-      json::Value responses(rapidjson::kObjectType);
-      json::Value ok(rapidjson::kObjectType);
-      ok.AddMember("description", "Success", a);
-      ok.AddMember("content", JsonContent(nullptr, a), a);
-      responses.AddMember(json::String(std::to_string(r->doc.success_code), a), ok, a);
-      json::Value err(rapidjson::kObjectType);
-      err.AddMember("description", "Error envelope", a);
-      err.AddMember("content", JsonContent("#/components/schemas/Error", a), a);
-      responses.AddMember("default", err, a);
-      op.AddMember("responses", responses, a);
-      if (r->min_role) {
-        json::Value security(rapidjson::kArrayType);
-        json::Value req(rapidjson::kObjectType);
-        req.AddMember("bearer", json::Value(rapidjson::kArrayType), a);
-        security.PushBack(req, a);
-        op.AddMember("security", security, a);
-        op.AddMember("x-min-role", rapidjson::StringRef(core::RoleName(*r->min_role)), a);
-      } else {
-        op.AddMember("security", json::Value(rapidjson::kArrayType), a);
-      }
-      item.AddMember(json::String(LowerMethod(r->method), a), op, a);
+      item.AddMember(json::String(LowerMethod(r->method), a), Operation(*r, path, a), a);
     }
     paths.AddMember(json::String(path, a), item, a);
   }
   doc.AddMember("paths", paths, a);
 
-  auto components = json::Parse(R"({
-    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                   "description": "lf_<key_id>_<secret>"}},
-    "schemas": {"Error": {"type": "object", "properties": {"error": {"type": "object",
-      "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                     "details": {"type": "array", "items": {"type": "string"}},
-                     "request_id": {"type": "string"}}}}}}})");
+  auto components = json::Parse(kOpenApiComponents);
   json::Value c;
   c.CopyFrom(*components, a);
   doc.AddMember("components", c, a);

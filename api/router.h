@@ -35,13 +35,32 @@ struct ApiRequest {
 
 using RouteHandler = std::function<void(ApiRequest&, ResponderPtr)>;
 
+// One media type of a request or response body: its type and the name of its schema
+// in the document's components.
+struct MediaDoc {
+  std::string type = "application/json";
+  std::string schema = {};
+};
+
+struct ResponseDoc {
+  int status = 200;
+  std::vector<MediaDoc> content = {};     // empty: no body
+  std::vector<std::string> headers = {};  // components/headers beside X-Request-Id
+  std::string description = {};
+};
+
+// What the OpenAPI document says of a route; a route cannot be served undocumented.
 struct RouteDoc {
   std::string summary = {};
   std::string tag = {};
-  std::vector<std::string> query_params = {};  // documented query parameters
-  bool has_body = false;
-  int success_code = 200;
-  bool takes_if_match = false;  // an If-Match precondition on the workflow's version
+  std::string operation_id = {};
+  std::vector<std::string> parameters = {};  // components/parameters (query and header)
+  std::vector<MediaDoc> request = {};        // empty: no body
+  std::vector<ResponseDoc> responses = {};   // the successful answers
+  // Errors beyond those every route can answer: 400, and 401/403 when it needs a key,
+  // 404 when its path names something, 413 when it takes a body.
+  std::vector<int> errors = {};
+  std::string description = {};
 };
 
 struct Route {

@@ -45,12 +45,18 @@ std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& stre
                [](ApiRequest&, ResponderPtr out) {
                  out->SendJsonText(Code::Ok, R"({"status":"ok"})");
                },
-               {"Liveness probe", "System"}});
+               {.summary = "Liveness probe",
+                .tag = "System",
+                .operation_id = "getHealth",
+                .responses = {{.content = {{.schema = "Health"}}}}}});
   router->Add({Method::Get, "/api/openapi.json", std::nullopt,
                [document](ApiRequest&, ResponderPtr out) {
                  out->SendJsonText(Code::Ok, *document);
                },
-               {"The OpenAPI 3 document of this API", "System"}});
+               {.summary = "The OpenAPI 3 document of this API",
+                .tag = "System",
+                .operation_id = "getOpenApiDocument",
+                .responses = {{.content = {{.schema = "OpenApiDocument"}}}}}});
   *document = OpenApiDocument(*router);
   return router;
 }

@@ -314,41 +314,114 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
     return [&s, fn](ApiRequest& req, ResponderPtr out) { fn(s, req, std::move(out)); };
   };
   const std::string base = "/api/workflows";
+  const std::vector<MediaDoc> workflow = {{.schema = "Workflow"}};
+  const std::vector<std::string> etag = {"ETag"};
   router.Add({Method::Get, base, Role::kViewer, bind(ListWorkflows),
-              {"List workflows", "Workflows",
-               {"status", "trigger_type", "tag", "project_id", "q", "limit", "offset"}}});
+              {.summary = "List workflows",
+               .tag = "Workflows",
+               .operation_id = "listWorkflows",
+               .parameters = {"WorkflowStatusFilter", "TriggerTypeFilter", "TagFilter",
+                              "ProjectFilter", "TextQuery", "Limit", "Offset"},
+               .responses = {{.content = {{.schema = "WorkflowList"}}}},
+               .description = "Summaries of the organisation's workflows, newest first; "
+                              "deleted ones never appear."}});
   router.Add({Method::Post, base, Role::kEditor, bind(CreateWorkflow),
-              {"Create a workflow (version 1)", "Workflows", {}, true, 201}});
+              {.summary = "Create a workflow (version 1)",
+               .tag = "Workflows",
+               .operation_id = "createWorkflow",
+               .request = {{.schema = "CreateWorkflowRequest"}},
+               .responses = {{.status = 201,
+                              .content = {{.schema = "CreatedWorkflow"}},
+                              .headers = {"ETag", "Location"}}},
+               .description = "An invalid definition answers 400 with every validation "
+                              "error in details."}});
   router.Add({Method::Post, base + "/validate", Role::kViewer, bind(Validate),
-              {"Validate a definition without storing it", "Workflows", {}, true}});
+              {.summary = "Validate a definition without storing it",
+               .tag = "Workflows",
+               .operation_id = "validateDefinition",
+               .request = {{.schema = "ValidateRequest"}},
+               .responses = {{.content = {{.schema = "ValidationResult"}}}}}});
   router.Add({Method::Get, base + "/:id", Role::kViewer, bind(GetWorkflow),
-              {"Get a workflow (ETag = version; ?as_of= for time travel)", "Workflows",
-               {"as_of"}}});
+              {.summary = "Get a workflow",
+               .tag = "Workflows",
+               .operation_id = "getWorkflow",
+               .parameters = {"AsOf"},
+               .responses = {{.content = workflow, .headers = etag}},
+               .description = "The workflow object itself; its ETag is its version. With "
+                              "?as_of= it is read from the log as it stood then."}});
   router.Add({Method::Put, base + "/:id", Role::kEditor, bind(PutWorkflow),
-              {"Replace the definition (new version; If-Match for optimistic concurrency)",
-               "Workflows", {}, true, 200, true}});
+              {.summary = "Replace the definition",
+               .tag = "Workflows",
+               .operation_id = "replaceWorkflow",
+               .parameters = {"IfMatch"},
+               .request = {{.schema = "UpdateWorkflowRequest"}},
+               .responses = {{.content = workflow, .headers = etag}},
+               .errors = {409},
+               .description = "A new version, unless the definition equals the current "
+                              "one. A stale If-Match answers 409 version_conflict."}});
   router.Add({Method::Patch, base + "/:id", Role::kEditor, bind(PatchWorkflow),
-              {"JSON Merge Patch of name, description, tags, trigger_type, project_id, "
-               "definition",
-               "Workflows", {}, true, 200, true}});
+              {.summary = "Merge-patch a workflow",
+               .tag = "Workflows",
+               .operation_id = "patchWorkflow",
+               .parameters = {"IfMatch"},
+               .request = {{.type = "application/merge-patch+json",
+                            .schema = "WorkflowMergePatch"},
+                           {.schema = "WorkflowMergePatch"}},
+               .responses = {{.content = workflow, .headers = etag}},
+               .errors = {409},
+               .description = "JSON Merge Patch (RFC 7396) of name, description, tags, "
+                              "trigger_type, project_id and definition; a changed "
+                              "definition writes a new version."}});
   router.Add({Method::Delete, base + "/:id", Role::kEditor, bind(DeleteWorkflow),
-              {"Delete a workflow (tombstone; history stays in the log)", "Workflows", {}, false,
-               200, true}});
+              {.summary = "Delete a workflow",
+               .tag = "Workflows",
+               .operation_id = "deleteWorkflow",
+               .parameters = {"IfMatch"},
+               .responses = {{.content = {{.schema = "Ok"}}}},
+               .errors = {409},
+               .description = "A tombstone: the workflow leaves every read; its history "
+                              "stays in the log and the audit API."}});
   router.Add({Method::Patch, base + "/:id/status", Role::kEditor, bind(SetStatus),
-              {"Change status: draft, active, paused, archived", "Workflows", {}, true, 200,
-               true}});
+              {.summary = "Change a workflow's status",
+               .tag = "Workflows",
+               .operation_id = "setWorkflowStatus",
+               .parameters = {"IfMatch"},
+               .request = {{.schema = "SetStatusRequest"}},
+               .responses = {{.content = workflow, .headers = etag}},
+               .errors = {409}}});
   router.Add({Method::Get, base + "/:id/metadata", Role::kViewer, bind(Metadata),
-              {"Version statistics of a workflow", "Workflows"}});
+              {.summary = "Version statistics of a workflow",
+               .tag = "Workflows",
+               .operation_id = "getWorkflowMetadata",
+               .responses = {{.content = {{.schema = "WorkflowMetadata"}}}}}});
   router.Add({Method::Get, base + "/:id/versions", Role::kViewer, bind(ListVersions),
-              {"Version history, newest first", "Versions", {"limit", "offset"}}});
+              {.summary = "Version history, newest first",
+               .tag = "Versions",
+               .operation_id = "listVersions",
+               .parameters = {"Limit", "Offset"},
+               .responses = {{.content = {{.schema = "VersionList"}}}}}});
   router.Add({Method::Get, base + "/:id/versions/:version", Role::kViewer, bind(GetVersion),
-              {"One version with its definition", "Versions"}});
+              {.summary = "One version with its definition",
+               .tag = "Versions",
+               .operation_id = "getVersion",
+               .responses = {{.content = {{.schema = "Version"}}}}}});
   router.Add({Method::Get, base + "/:id/diff", Role::kViewer, bind(DiffVersions),
-              {"RFC 6902 diff between two versions, with a summary", "Versions",
-               {"v1", "v2"}}});
+              {.summary = "Diff two versions",
+               .tag = "Versions",
+               .operation_id = "diffVersions",
+               .parameters = {"DiffFrom", "DiffTo"},
+               .responses = {{.content = {{.schema = "VersionDiff"}}}},
+               .description = "RFC 6902 operations that turn v1's definition into v2's "
+                              "(either order), steps matched by id, with a summary."}});
   router.Add({Method::Post, base + "/:id/rollback", Role::kEditor, bind(Rollback),
-              {"Restore an earlier version's definition as a new version", "Versions", {},
-               true, 200, true}});
+              {.summary = "Roll back to an earlier version",
+               .tag = "Versions",
+               .operation_id = "rollbackWorkflow",
+               .parameters = {"IfMatch"},
+               .request = {{.schema = "RollbackRequest"}},
+               .responses = {{.content = workflow, .headers = etag}},
+               .errors = {409},
+               .description = "A new version whose definition equals the one given."}});
 }
 
 }  // namespace ledgerflow::api

@@ -549,8 +549,13 @@ TEST_F(WorkflowsHttpTest, OpenApiDocumentsEveryRegisteredRoute) {
   }
   // Parameter types and the If-Match precondition of the commands.
   auto parameter = [&](const char* path, const char* method, const std::string& name) {
-    for (const auto& p : paths[path][method]["parameters"].GetArray()) {
-      if (Str(p, "name") == name) return Str(p["schema"], "type") + " in " + Str(p, "in");
+    for (const auto& item : paths[path][method]["parameters"].GetArray()) {
+      const json::Value* p = &item;
+      if (item.HasMember("$ref")) {
+        std::string ref = Str(item, "$ref");  // #/components/parameters/<name>
+        p = &doc["components"]["parameters"][ref.substr(ref.rfind('/') + 1).c_str()];
+      }
+      if (Str(*p, "name") == name) return Str((*p)["schema"], "type") + " in " + Str(*p, "in");
     }
     return std::string("absent");
   };

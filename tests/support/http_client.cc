@@ -40,7 +40,14 @@ size_t OnStreamBody(char* data, size_t size, size_t n, void* out) {
   return (*state->enough)(*state->body) ? 0 : size * n;  // 0 aborts the transfer
 }
 
+HttpClient::AnswerObserver& Observer() {
+  static HttpClient::AnswerObserver observer;
+  return observer;
+}
+
 }  // namespace
+
+void HttpClient::SetAnswerObserver(AnswerObserver observer) { Observer() = std::move(observer); }
 
 HttpClient::HttpClient(std::string base_url)
     : base_url_(std::move(base_url)), curl_(curl_easy_init()) {}
@@ -78,6 +85,7 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& path
     return out;
   }
   curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &out.status);
+  if (Observer()) Observer()(method, path, out);
   return out;
 }
 

@@ -46,6 +46,12 @@ class HttpClient {
                            long timeout_ms = 10000);
 
   void set_token(std::string token) { token_ = std::move(token); }
+
+  // Called with every complete answer any client of the process receives (streams
+  // cut short by StreamUntil are not complete). Set once, before clients run.
+  using AnswerObserver = std::function<void(const std::string& method, const std::string& target,
+                                            const HttpResponse& answer)>;
+  static void SetAnswerObserver(AnswerObserver observer);
   const std::string& base_url() const { return base_url_; }
 
  private:

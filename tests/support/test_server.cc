@@ -1,5 +1,7 @@
 #include "tests/support/test_server.h"
 
+#include "tests/support/openapi_validator.h"
+
 #include <random>
 #include <stdexcept>
 
@@ -35,6 +37,7 @@ void TestServer::Start() {
   server_ = std::make_unique<api::Server>(*ledger_, server_options_);
   Status s = server_->Start();
   if (!s.ok()) throw std::runtime_error(s.ToString());
+  ValidateAnswersAgainstOpenApi(url());
 }
 
 void TestServer::Stop() {
