@@ -39,13 +39,17 @@ void CreateKey(service::KeyService& keys, ApiRequest& req, ResponderPtr out) {
     return out->SendError(InvalidArgument("'role' must be one of viewer, editor, admin, owner")
                               .WithReason("invalid_field"));
   }
-  auto created = keys.CreateKey(req.caller, req.caller.org, name->value_or(""), *role);
+  auto idempotency_key = IdempotencyKeyHeader(req);
+  if (!idempotency_key.ok()) return out->SendError(idempotency_key.status());
+  auto created = keys.CreateKey(req.caller, req.caller.org, name->value_or(""), *role,
+                                std::move(*idempotency_key));
   if (!created.ok()) return out->SendError(created.status());
   json::Document doc(rapidjson::kObjectType);
   auto& a = doc.GetAllocator();
   doc.AddMember("key", KeyObject(created->key, a), a);
   doc.AddMember("secret", json::String(created->token, a), a);
   out->AddHeader("Location", "/api/keys/" + created->key.key_id);
+  if (created->replayed) out->AddHeader("Idempotent-Replayed", "true");
   out->SendJson(Code::Created, doc);
 }
 
@@ -76,12 +80,21 @@ void AddKeyRoutes(Router& router, service::KeyService& keys) {
               {.summary = "Create an API key",
                .tag = "Keys",
                .operation_id = "createKey",
+               .parameters = {"IdempotencyKey"},
                .request = {{.schema = "CreateKeyRequest"}},
                .responses = {{.status = 201,
                               .content = {{.schema = "CreatedKey"}},
-                              .headers = {"Location"}}},
+                              .headers = {"Location", "Idempotent-Replayed"}}},
+               .errors = {409},
                .description = "The secret is in this answer only; the server keeps its "
-                              "hash. A caller creates keys up to its own role."}});
+                              "hash. A caller creates keys up to its own role. A retry "
+                              "with the same Idempotency-Key and body answers the same "
+                              "key with a new secret that replaces the first (only "
+                              "hashes are stored; the first secret was never received, "
+                              "or there would be no retry); the same key with another "
+                              "name or role, or once the key is revoked, is 409 "
+                              "idempotency_key_reused (and a retry racing another "
+                              "retry of it, 409 idempotency_key_in_use)."}});
   router.Add({Method::Get, "/api/keys", core::Role::kAdmin, bind(ListKeys),
               {.summary = "List the organisation's keys",
                .tag = "Keys",

@@ -141,4 +141,16 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
   return *header ? *header : in_body;
 }
 
+StatusOr<std::optional<std::string>> IdempotencyKeyHeader(const ApiRequest& request) {
+  auto key = request.header("Idempotency-Key");
+  if (!key) return std::optional<std::string>();
+  bool visible = !key->empty() && key->size() <= 255 &&
+                 std::all_of(key->begin(), key->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!visible) {
+    return InvalidArgument("'Idempotency-Key' must be 1 to 255 visible ASCII characters")
+        .WithReason("invalid_header");
+  }
+  return key;
+}
+
 }  // namespace ledgerflow::api

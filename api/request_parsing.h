@@ -43,6 +43,9 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
                                                  const json::Value* body);
 
 // A path or query integer such as a version number.
+// The Idempotency-Key header: absent, or 1 to 255 visible ASCII characters.
+StatusOr<std::optional<std::string>> IdempotencyKeyHeader(const ApiRequest& request);
+
 StatusOr<int64_t> ParseInt(std::string_view text, const char* what, int64_t min, int64_t max);
 
 }  // namespace ledgerflow::api

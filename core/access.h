@@ -19,6 +19,9 @@ const char* RoleName(Role role);
 inline constexpr std::string_view kOrgCreated = "org.created";
 inline constexpr std::string_view kKeyCreated = "key.created";
 inline constexpr std::string_view kKeyRevoked = "key.revoked";
+// A key created under an Idempotency-Key whose answer a retry asked for again: the
+// secret nobody received is replaced by the one in the retry's answer.
+inline constexpr std::string_view kKeySecretReplaced = "key.secret_replaced";
 
 std::string OrgStream(std::string_view org);
 std::string KeyStream(std::string_view key_id);

@@ -65,7 +65,10 @@ Status KeyProjection::Apply(std::span<const events::Event> events, events::KvBat
       batch.Put(OrgKey(e.org), "");
       continue;
     }
-    if (e.type != core::kKeyCreated && e.type != core::kKeyRevoked) continue;
+    if (e.type != core::kKeyCreated && e.type != core::kKeyRevoked &&
+        e.type != core::kKeySecretReplaced) {
+      continue;
+    }
     auto data = json::Parse(e.data);
     if (!data.ok()) return DataLoss("event " + std::to_string(e.position) + " is unreadable");
     if (e.type == core::kKeyCreated) {
@@ -89,8 +92,12 @@ Status KeyProjection::Apply(std::span<const events::Event> events, events::KvBat
         if (!loaded->has_value()) continue;
         it = touched.emplace(key_id, **loaded).first;
       }
-      it->second.revoked = true;
-      it->second.revoked_at_ms = e.at_ms;
+      if (e.type == core::kKeyRevoked) {
+        it->second.revoked = true;
+        it->second.revoked_at_ms = e.at_ms;
+      } else {
+        it->second.secret_hash = json::GetString(*data, "secret_hash").value_or("");
+      }
     }
   }
   for (const auto& [id, k] : touched) {

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "core/json.h"
 #include "core/utf8.h"
 #include "events/chain.h"
 #include "service/crypto.h"
@@ -28,6 +29,23 @@ events::AppendRequest OneEvent(const Caller& by, std::string_view org, std::stri
   req.request_id = by.request_id;
   req.events.push_back({std::string(type), 1, std::move(data), std::nullopt});
   return req;
+}
+
+// The fingerprint an Idempotency-Key remembers: what the request asks for.
+std::string CreateFingerprint(std::string_view name, core::Role role) {
+  std::string text(name);
+  text.push_back('\0');
+  text += core::RoleName(role);
+  return events::Sha256Hex(text);
+}
+
+// The key id a create under `idempotency_key` gets: the same for every retry in `org`.
+std::string IdempotentKeyId(std::string_view org, std::string_view idempotency_key) {
+  std::string text = "key-idempotency\0";
+  text += org;
+  text.push_back('\0');
+  text += idempotency_key;
+  return "key_" + events::Sha256Hex(text).substr(0, 2 * kKeyIdBytes);
 }
 
 Status BadKey(std::string message) {
@@ -83,7 +101,8 @@ Status KeyService::EnsureOrg(const Caller& by, std::string_view org) {
 }
 
 StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view org,
-                                           std::string_view name, core::Role role) {
+                                           std::string_view name, core::Role role,
+                                           std::optional<std::string> idempotency_key) {
   if (!core::IsValidOrgId(org)) {
     return InvalidArgument("Organisation ids are 1-64 characters of a-z, 0-9, _ and -");
   }
@@ -101,7 +120,9 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
   }
   LF_RETURN_IF_ERROR(EnsureOrg(by, org));
 
-  std::string key_id = "key_" + RandomHex(kKeyIdBytes);
+  const std::string key_id = idempotency_key ? IdempotentKeyId(org, *idempotency_key)
+                                             : "key_" + RandomHex(kKeyIdBytes);
+  const std::string fingerprint = CreateFingerprint(name, role);
   std::string secret = RandomHex(kSecretBytes);
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
@@ -110,15 +131,64 @@ StatusOr<CreatedKey> KeyService::CreateKey(const Caller& by, std::string_view or
   w.Key("name"); w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
   w.Key("role"); w.String(core::RoleName(role));
   w.Key("secret_hash"); w.String(events::Sha256Hex(secret).c_str());
+  if (idempotency_key) {
+    w.Key("idempotency_key");
+    w.String(idempotency_key->data(), static_cast<rapidjson::SizeType>(idempotency_key->size()));
+    w.Key("request_fingerprint"); w.String(fingerprint.c_str());
+  }
   w.EndObject();
 
   auto result = store_.Append(OneEvent(by, org, core::KeyStream(key_id), events::kNoStream,
                                        core::kKeyCreated, std::string(b.GetString(), b.GetSize())));
-  if (!result.ok()) return result.status();
+  if (!result.ok()) {
+    if (idempotency_key && result.status().code() == StatusCode::kConflict) {
+      return ReplayCreate(by, org, key_id, fingerprint);
+    }
+    return result.status();
+  }
   auto key = keys_.GetKey(key_id);
   if (!key.ok()) return key.status();
   if (!key->has_value()) return Internal("created key is not readable");
   return CreatedKey{std::move(**key), core::FormatKeyToken(key_id, secret)};
+}
+
+StatusOr<CreatedKey> KeyService::ReplayCreate(const Caller& by, std::string_view org,
+                                              const std::string& key_id,
+                                              const std::string& fingerprint) {
+  const std::string stream = core::KeyStream(key_id);
+  auto history = store_.ReadStream(stream);
+  if (!history.ok()) return history.status();
+  if (history->empty() || history->front().org != org) {
+    return Internal("idempotent key stream " + stream + " is not this organisation's");
+  }
+  auto created = json::Parse(history->front().data);
+  if (!created.ok()) return DataLoss("key.created of " + key_id + " is unreadable");
+  if (json::GetString(*created, "request_fingerprint").value_or("") != fingerprint) {
+    return Conflict("This Idempotency-Key was used for a key with another name or role")
+        .WithReason("idempotency_key_reused");
+  }
+  for (const events::Event& e : *history) {
+    if (e.type == core::kKeyRevoked) {
+      return Conflict("The key created under this Idempotency-Key has been revoked")
+          .WithReason("idempotency_key_reused");
+    }
+  }
+  std::string secret = RandomHex(kSecretBytes);
+  auto replaced = store_.Append(OneEvent(
+      by, org, stream, history->back().stream_version, core::kKeySecretReplaced,
+      "{\"secret_hash\":\"" + events::Sha256Hex(secret) + "\"}"));
+  if (!replaced.ok()) {
+    // Another retry replaced it first: that retry's answer holds the secret.
+    if (replaced.status().code() == StatusCode::kConflict) {
+      return Conflict("A concurrent retry under this Idempotency-Key is being answered")
+          .WithReason("idempotency_key_in_use");
+    }
+    return replaced.status();
+  }
+  auto key = keys_.GetKey(key_id);
+  if (!key.ok()) return key.status();
+  if (!key->has_value()) return Internal("replayed key is not readable");
+  return CreatedKey{std::move(**key), core::FormatKeyToken(key_id, secret), true};
 }
 
 Status KeyService::RevokeKey(const Caller& by, std::string_view key_id) {

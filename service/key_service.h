@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@ namespace ledgerflow::service {
 struct CreatedKey {
   projections::KeyView key;
   std::string token;  // "lf_<key_id>_<secret>", shown once
+  bool replayed = false;  // a retry under the same Idempotency-Key
 };
 
 class KeyService {
@@ -30,8 +32,17 @@ class KeyService {
 
   // Creates a key in `org` (creating the org on first use). PermissionDenied when
   // `by` may not grant `role`: higher than its own, or admin/owner by a non-owner.
+  //
+  // With an `idempotency_key`, a retry of the same request (same name and role) answers
+  // the key the first one created, with a new secret that replaces the first one (which
+  // the client never received, or it would not retry; only hashes are stored, so the
+  // first secret cannot be shown again). The same key with another name or role is
+  // Conflict "idempotency_key_reused", as is a retry once the key has been revoked.
+  // The key's id is derived from (org, idempotency key), so the log's expected-version
+  // check makes two concurrent first attempts create one key.
   StatusOr<CreatedKey> CreateKey(const Caller& by, std::string_view org, std::string_view name,
-                                 core::Role role);
+                                 core::Role role,
+                                 std::optional<std::string> idempotency_key = std::nullopt);
 
   // Revokes a key of the caller's org; NotFound for unknown keys and other orgs' keys.
   // A caller revokes only keys it could have created (PermissionDenied: an admin and an
@@ -46,6 +57,8 @@ class KeyService {
 
  private:
   Status EnsureOrg(const Caller& by, std::string_view org);
+  StatusOr<CreatedKey> ReplayCreate(const Caller& by, std::string_view org,
+                                    const std::string& key_id, const std::string& fingerprint);
 
   events::EventStore& store_;
   const projections::KeyProjection& keys_;
