@@ -212,7 +212,13 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
     if (match.route->min_role) {
       const std::string* authorization = request.Header("Authorization");
       auto caller = keys.Authenticate(authorization ? *authorization : std::string());
-      if (!caller.ok()) return responder->SendError(caller.status());
+      if (!caller.ok()) {
+        // RFC 6750, 3: the scheme, and why a token that was sent is refused.
+        responder->AddHeader("WWW-Authenticate",
+                             authorization ? "Bearer realm=\"ledgerflow\", error=\"invalid_token\""
+                                           : "Bearer realm=\"ledgerflow\"");
+        return responder->SendError(caller.status());
+      }
       if (caller->role < *match.route->min_role) {
         return responder->SendError(
             PermissionDenied(std::string("This needs the ") +

@@ -141,6 +141,24 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
   return *header ? *header : in_body;
 }
 
+bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag) {
+  auto opaque = [](std::string_view tag) {
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    return tag;
+  };
+  const std::string_view want = opaque(etag);
+  while (!if_none_match.empty()) {
+    size_t comma = if_none_match.find(',');
+    std::string_view tag = opaque(if_none_match.substr(0, comma));
+    if (tag == "*" || (!tag.empty() && tag == want)) return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 StatusOr<std::optional<std::string>> IdempotencyKeyHeader(const ApiRequest& request) {
   auto key = request.header("Idempotency-Key");
   if (!key) return std::optional<std::string>();

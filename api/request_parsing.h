@@ -43,6 +43,10 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
                                                  const json::Value* body);
 
 // A path or query integer such as a version number.
+// Whether an If-None-Match value ("*", or a list of entity tags, weak or strong) names
+// `etag`, by the weak comparison RFC 9110 (13.1.2) prescribes for it.
+bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag);
+
 // The Idempotency-Key header: absent, or 1 to 255 visible ASCII characters.
 StatusOr<std::optional<std::string>> IdempotencyKeyHeader(const ApiRequest& request);
 

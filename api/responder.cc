@@ -82,14 +82,21 @@ void Responder::Finish(Code code, std::string_view body, std::string_view conten
       .append(" ")
       .append(Pistache::Http::codeString(code))
       .append("\r\n");
-  AppendHeader(out, "Content-Type", content_type);
+  // A 304 has no body, so neither its type nor its length (RFC 9110, 15.4.5).
+  const bool has_body = code != Code::Not_Modified;
+  if (has_body) AppendHeader(out, "Content-Type", content_type);
   AppendHeader(out, "X-Request-Id", request_id_);
   for (const auto& [name, value] : extra_headers_) AppendHeader(out, name, value);
   AppendHeader(out, "Connection", keep_alive_ ? "Keep-Alive" : "Close");
-  AppendHeader(out, "Content-Length", std::to_string(body.size()));
+  if (has_body) AppendHeader(out, "Content-Length", std::to_string(body.size()));
   out.append("\r\n");
   if (!head_only_) out.append(body);
   connection_->Answer(std::move(out), keep_alive_);
+}
+
+void Responder::SendNotModified() {
+  if (!Claim()) return;
+  Finish(Code::Not_Modified, "", "");
 }
 
 Responder::~Responder() {

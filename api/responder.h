@@ -54,6 +54,8 @@ class Responder {
   void SendJson(Pistache::Http::Code code, const json::Value& body);
   void SendJsonText(Pistache::Http::Code code, const std::string& body);
   void SendText(Pistache::Http::Code code, const std::string& body, const std::string& mime);
+  // 304 Not Modified: the headers added so far (the ETag), no body.
+  void SendNotModified();
   // The error envelope with the status's HTTP code, or `code` when given (405).
   void SendError(const Status& status, std::optional<Pistache::Http::Code> code = {});
 

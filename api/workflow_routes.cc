@@ -141,6 +141,11 @@ void GetWorkflow(service::WorkflowService& service, ApiRequest& req, ResponderPt
   } else {
     view = service.GetView(req.caller, req.param("id"));
   }
+  if (auto tags = req.header("If-None-Match"); tags && view.ok() &&
+                                               IfNoneMatchHits(*tags, ETag(view->version))) {
+    out->AddHeader("ETag", ETag(view->version));
+    return out->SendNotModified();
+  }
   ReplyWorkflow(out)(std::move(view));
 }
 
@@ -345,8 +350,9 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
               {.summary = "Get a workflow",
                .tag = "Workflows",
                .operation_id = "getWorkflow",
-               .parameters = {"AsOf"},
-               .responses = {{.content = workflow, .headers = etag}},
+               .parameters = {"AsOf", "IfNoneMatch"},
+               .responses = {{.content = workflow, .headers = etag},
+                             {.status = 304, .headers = etag}},
                .description = "The workflow object itself; its ETag is its version. With "
                               "?as_of= it is read from the log as it stood then."}});
   router.Add({Method::Put, base + "/:id", Role::kEditor, bind(PutWorkflow),

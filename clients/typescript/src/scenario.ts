@@ -92,6 +92,10 @@ async function main(): Promise<void> {
   check(JSON.stringify(rolled.data.definition) === JSON.stringify(first), "version 4 is version 1");
   const current = await owner.GET("/api/workflows/{id}", { params: { path: { id } } });
   check(current.response.headers.get("ETag") === '"4"', "the ETag follows the version");
+  const unchanged = await owner.GET("/api/workflows/{id}", {
+    params: { path: { id }, header: { "If-None-Match": '"4"' } },
+  });
+  check(unchanged.response.status === 304, "a current If-None-Match answers 304");
 
   // A viewer key reads but cannot write.
   const key = await owner.POST("/api/keys", { body: { name: "auditor", role: "viewer" } });
@@ -141,6 +145,8 @@ async function main(): Promise<void> {
   check(revoked.data?.ok === true, "revoke answers ok");
   const refused = await viewer.GET("/api/workflows");
   check(refused.response.status === 401, "a revoked key answers 401");
+  check(refused.response.headers.get("WWW-Authenticate")?.startsWith("Bearer") === true,
+        "a 401 carries the Bearer challenge");
 
   console.log(`scenario passed: workflow ${id}, ${paged.length} events verified`);
 }
