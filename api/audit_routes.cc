@@ -1,5 +1,7 @@
 #include "api/audit_routes.h"
 
+#include "api/log.h"
+
 #include <chrono>
 
 #include "api/raw_stream.h"
@@ -71,8 +73,10 @@ void Export(service::AuditService& audit, StreamWorkers& streams, const service:
     if (open && !chunk.empty()) open = stream->Write(chunk);
     // A failure mid-stream cannot change the status line any more: end the body
     // early so the client sees a truncated export, and say why in the log.
-    if (!s.ok()) std::fprintf(stderr, "export failed (%s): %s\n", out->request_id().c_str(),
-                              s.ToString().c_str());
+    if (!s.ok()) {
+      log::Write(log::Level::kError, "export_failed",
+                 {{"request_id", out->request_id()}, {"cause", s.ToString()}});
+    }
     if (open) stream->End();
   });
   if (!started.ok()) out->SendError(started);

@@ -1,5 +1,7 @@
 #include "api/http_handler.h"
 
+#include "api/log.h"
+
 
 #include <cstdio>
 
@@ -175,6 +177,9 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
                            const std::shared_ptr<Connection>& connection, HttpRequest request) {
   auto responder = std::make_shared<Responder>(connection, RequestIdOf(request),
                                                request.version, request.keep_alive);
+  responder->access().method = request.method_name;
+  responder->access().path = request.path;
+  responder->access().bytes_in = request.body.size();
   try {
     if (!request.method) {
       const std::string allow =
@@ -208,6 +213,7 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
           NotFound("No route for " + request.method_name + " " + request.path)
               .WithReason("route_not_found"));
     }
+    responder->access().route = match.route->pattern;
     ApiRequest api_request{request, std::move(match.params), {}};
     if (match.route->min_role) {
       const std::string* authorization = request.Header("Authorization");
@@ -227,13 +233,16 @@ void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
                 .WithReason("forbidden"));
       }
       api_request.caller = std::move(*caller);
+      responder->access().key_id = api_request.caller.actor;
+      responder->access().org = api_request.caller.org;
     }
     api_request.caller.request_id = responder->request_id();
     match.route->handler(api_request, responder);
   } catch (const std::exception& e) {
     // The cause goes to the log, not to the client.
-    std::fprintf(stderr, "internal error (%s): unexpected exception: %s\n",
-                 responder->request_id().c_str(), e.what());
+    log::Write(log::Level::kError, "internal_error",
+               {{"request_id", responder->request_id()},
+                {"cause", std::string("unexpected exception: ") + e.what()}});
     responder->SendError(Internal("unexpected error"));
   }
 }

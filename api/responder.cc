@@ -1,5 +1,7 @@
 #include "api/responder.h"
 
+#include "api/log.h"
+
 #include <cstdio>
 
 #include <pistache/http.h>
@@ -91,7 +93,27 @@ void Responder::Finish(Code code, std::string_view body, std::string_view conten
   if (has_body) AppendHeader(out, "Content-Length", std::to_string(body.size()));
   out.append("\r\n");
   if (!head_only_) out.append(body);
+  const size_t bytes_out = out.size();
   connection_->Answer(std::move(out), keep_alive_);
+  LogAccess(static_cast<int>(code), bytes_out, false);
+}
+
+void Responder::LogAccess(int status, size_t bytes_out, bool stream) const {
+  if (!log::Enabled(log::Level::kInfo)) return;
+  const double ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - access_.started)
+                        .count();
+  log::Write(log::Level::kInfo, stream ? "access_stream" : "access",
+             {{"request_id", request_id_},
+              {"method", access_.method},
+              {"route", access_.route},
+              {"path", access_.path},
+              {"status", int64_t{status}},
+              {"duration_ms", ms},
+              {"bytes_in", uint64_t{access_.bytes_in}},
+              {"bytes_out", uint64_t{bytes_out}},
+              {"key_id", access_.key_id},
+              {"org", access_.org}});
 }
 
 void Responder::SendNotModified() {
@@ -105,6 +127,8 @@ Responder::~Responder() {
 
 int Responder::DetachSocket() {
   if (!Claim()) return -1;
+  // A stream's line is written as it starts: it may last for days.
+  LogAccess(200, 0, true);
   return connection_->Detach();
 }
 
@@ -127,8 +151,8 @@ void Responder::SendError(const Status& status, std::optional<Code> override_cod
   if (!Claim()) return;
   Code code = override_code.value_or(HttpCodeOf(status));
   if (code == Code::Internal_Server_Error) {
-    std::fprintf(stderr, "internal error (%s): %s\n", request_id_.c_str(),
-                 status.ToString().c_str());
+    log::Write(log::Level::kError, "internal_error",
+               {{"request_id", request_id_}, {"cause", status.ToString()}});
   }
   Finish(code, ErrorEnvelope(status, request_id_), kJson);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,18 @@ Pistache::Http::Code HttpCodeOf(const Status& status);
 // {"error": {"code", "message", "details", "request_id"}}
 std::string ErrorEnvelope(const Status& status, std::string_view request_id);
 
+// What the access log says of a request, filled in as dispatch learns it (before the
+// handler runs; the answer is written after).
+struct AccessInfo {
+  std::string method;
+  std::string path;
+  std::string route;  // the route's pattern; empty when none matched
+  size_t bytes_in = 0;  // of the body
+  std::string key_id;
+  std::string org;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
 class Responder {
  public:
   // `keep_alive`: whether the answer says Connection: Keep-Alive (else Close).
@@ -40,6 +53,7 @@ class Responder {
   ~Responder();
 
   const std::string& request_id() const { return request_id_; }
+  AccessInfo& access() { return access_; }
 
   // Answers a HEAD request: every header of the GET answer (Content-Length included),
   // no body. Call before any Send*.
@@ -66,10 +80,13 @@ class Responder {
 
  private:
   bool Claim() { return !sent_.exchange(true); }
+  // One access-log line for the answer (status, bytes written, time since start).
+  void LogAccess(int status, size_t bytes_out, bool stream) const;
   void Finish(Pistache::Http::Code code, std::string_view body, std::string_view content_type);
 
   std::shared_ptr<Connection> connection_;
   std::string request_id_;
+  AccessInfo access_;
   Pistache::Http::Version version_;
   bool keep_alive_;
   bool head_only_ = false;

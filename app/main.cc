@@ -9,6 +9,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "api/log.h"
 #include "api/server.h"
 #include "app/cli.h"
 #include "events/chain.h"
@@ -79,6 +80,10 @@ int Serve(int argc, char** argv) {
       {"max-header-bytes", "LEDGERFLOW_MAX_HEADER_BYTES", "65536",
        "largest header block (431 beyond)"},
       {"allow-scripts", "LEDGERFLOW_ALLOW_SCRIPTS", "", "accept script steps", true},
+      {"log-format", "LEDGERFLOW_LOG_FORMAT", "text",
+       "text, or json (one object per line); the log goes to stderr"},
+      {"log-level", "LEDGERFLOW_LOG_LEVEL", "info",
+       "debug, info (one access line per request), warn or error"},
   };
   const char* summary =
       "Starts the HTTP API on the data directory. On an empty directory it creates the\n"
@@ -105,6 +110,11 @@ int Serve(int argc, char** argv) {
   options.port = static_cast<uint16_t>(*port);
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
+  auto log_format = api::log::ParseFormat(flags.Get("log-format"));
+  if (!log_format) return Fail("--log-format takes text or json");
+  auto log_level = api::log::ParseLevel(flags.Get("log-level"));
+  if (!log_level) return Fail("--log-level takes debug, info, warn or error");
+  api::log::Configure(*log_format, *log_level);
 
   // Block the stop signals before any thread starts, so that only sigwait sees them.
   sigset_t stop_signals;
@@ -135,8 +145,8 @@ int Serve(int argc, char** argv) {
   if (!first_key.empty()) {
     std::printf("Owner API key for organisation 'default' (shown once, keep it safe):\n  %s\n",
                 first_key.c_str());
-    std::printf("Try: curl -H 'Authorization: Bearer %s' http://%s:%u/api/workflows\n",
-                first_key.c_str(), options.host.c_str(), server.port());
+    std::printf("Try: curl -H 'Authorization: Bearer <the key above>' http://%s:%u/api/workflows\n",
+                options.host.c_str(), server.port());
   }
   // Last line of the banner: scripts wait for it.
   std::printf("Ledgerflow listening on http://%s:%u (data: %s)\n", options.host.c_str(),

@@ -20,9 +20,9 @@ namespace ledgerflow::testing {
 class ServeProcess {
  public:
   // `extra` flags follow --data-dir and --port 0; `max_descriptors` > 0 sets the
-  // child's RLIMIT_NOFILE (soft and hard).
+  // child's RLIMIT_NOFILE (soft and hard); a `stderr_path` receives the child's log.
   explicit ServeProcess(const std::string& data_dir, std::vector<std::string> extra = {},
-                        rlim_t max_descriptors = 0) {
+                        rlim_t max_descriptors = 0, const std::string& stderr_path = "") {
     int fds[2];
     EXPECT_EQ(pipe(fds), 0);
     pid_ = fork();
@@ -30,6 +30,10 @@ class ServeProcess {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       close(fds[1]);
+      if (!stderr_path.empty()) {
+        FILE* log = std::fopen(stderr_path.c_str(), "w");
+        if (log) dup2(fileno(log), STDERR_FILENO);
+      }
       if (max_descriptors > 0) {
         rlimit limit{max_descriptors, max_descriptors};
         setrlimit(RLIMIT_NOFILE, &limit);
