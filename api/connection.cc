@@ -1,5 +1,7 @@
 #include "api/connection.h"
 
+#include "api/http_metrics.h"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,10 +46,12 @@ Connection::Connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
       framing_(limits),
       last_active_(std::chrono::steady_clock::now()) {
   open_connections_->fetch_add(1, std::memory_order_relaxed);
+  Http().open_connections.Add(1);
 }
 
 Connection::~Connection() {
   open_connections_->fetch_sub(1, std::memory_order_relaxed);
+  Http().open_connections.Add(-1);
   if (orphan_fd_ >= 0) ::close(orphan_fd_);
   const size_t held = framing_.buffered_bytes() + pending_.capacity();
   framing_.DropRequest();

@@ -1,5 +1,6 @@
 #include "api/responder.h"
 
+#include "api/http_metrics.h"
 #include "api/log.h"
 
 #include <cstdio>
@@ -99,10 +100,11 @@ void Responder::Finish(Code code, std::string_view body, std::string_view conten
 }
 
 void Responder::LogAccess(int status, size_t bytes_out, bool stream) const {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - access_.started).count();
+  RecordRequest(access_.route, access_.method, status, seconds, access_.bytes_in, bytes_out);
   if (!log::Enabled(log::Level::kInfo)) return;
-  const double ms = std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - access_.started)
-                        .count();
+  const double ms = seconds * 1000;
   log::Write(log::Level::kInfo, stream ? "access_stream" : "access",
              {{"request_id", request_id_},
               {"method", access_.method},

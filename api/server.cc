@@ -7,6 +7,7 @@
 #include "api/audit_routes.h"
 #include "api/http_handler.h"
 #include "api/key_routes.h"
+#include "api/metrics_routes.h"
 #include "api/openapi.h"
 #include "api/workflow_routes.h"
 
@@ -39,6 +40,7 @@ std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& stre
   AddWorkflowRoutes(*router, ledger.workflows());
   AddKeyRoutes(*router, ledger.keys());
   AddAuditRoutes(*router, ledger.audit(), ledger.keys(), streams);
+  AddMetricsRoutes(*router, ledger);
   // The OpenAPI route serves a document of the finished table.
   auto document = std::make_shared<std::string>();
   router->Add({Method::Get, "/healthz", std::nullopt,

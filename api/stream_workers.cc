@@ -1,5 +1,7 @@
 #include "api/stream_workers.h"
 
+#include "api/http_metrics.h"
+
 namespace ledgerflow::api {
 
 void StreamWorkers::ReapLocked() {
@@ -29,8 +31,10 @@ Status StreamWorkers::Start(std::string_view tenant,
   }
   if (workers_.size() >= max_streams_) return refuse("Too many open streams; retry later");
   auto done = std::make_shared<std::atomic<bool>>(false);
+  Http().open_streams.Add(1);
   workers_.push_back({std::thread([this, job = std::move(job), done] {
                         job(stop_);
+                        Http().open_streams.Add(-1);
                         done->store(true);
                       }),
                       done, std::string(tenant)});

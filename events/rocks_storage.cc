@@ -154,6 +154,19 @@ RocksStorage::~RocksStorage() {
 }
 
 EventStore& RocksStorage::events() { return *events_; }
+
+std::vector<std::pair<std::string, uint64_t>> RocksStorage::Properties() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const char* name :
+       {"rocksdb.cur-size-all-mem-tables", "rocksdb.estimate-pending-compaction-bytes",
+        "rocksdb.num-running-compactions", "rocksdb.num-running-flushes",
+        "rocksdb.actual-delayed-write-rate", "rocksdb.is-write-stopped",
+        "rocksdb.live-sst-files-size"}) {
+    uint64_t value = 0;
+    if (db_->GetAggregatedIntProperty(name, &value)) out.emplace_back(name, value);
+  }
+  return out;
+}
 KvStore& RocksStorage::projections() { return *projections_; }
 
 StatusOr<std::unique_ptr<RocksStorage>> RocksStorage::Open(const std::string& dir,

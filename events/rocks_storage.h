@@ -13,6 +13,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "events/event_store.h"
@@ -71,6 +73,11 @@ class RocksStorage {
 
   EventStore& events();
   KvStore& projections();
+
+  // RocksDB's own figures that matter to an operator, as (name, value): memtable
+  // bytes, pending compaction bytes, running compactions and flushes, the delayed
+  // write rate and whether writes are stopped, live SST bytes.
+  std::vector<std::pair<std::string, uint64_t>> Properties() const;
 
  private:
   RocksStorage();

@@ -24,6 +24,12 @@ ProjectionRunner::ProjectionRunner(events::EventStore& store, events::KvStore& k
 
 void ProjectionRunner::Add(Projection* projection) { projections_.push_back(projection); }
 
+std::vector<std::string> ProjectionRunner::Names() const {
+  std::vector<std::string> names;
+  for (const Projection* p : projections_) names.emplace_back(p->name());
+  return names;
+}
+
 StatusOr<events::Position> ProjectionRunner::Checkpoint(std::string_view name) {
   auto value = kv_.Get(CheckpointKey(name));
   if (!value.ok()) return value.status();

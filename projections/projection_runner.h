@@ -31,6 +31,8 @@ class ProjectionRunner {
 
   // The last position applied by projection `name` (0 if none).
   StatusOr<events::Position> Checkpoint(std::string_view name);
+  // The projections' names, in the order they apply events.
+  std::vector<std::string> Names() const;
 
  private:
   Status ApplyAll(std::span<const events::Event> events);

@@ -40,6 +40,7 @@ class Ledger {
   events::EventStore& store() { return storage_->events(); }
   projections::ProjectionRunner& runner() { return *runner_; }
   events::KvStore& read_models() { return storage_->projections(); }
+  const events::RocksStorage& storage() const { return *storage_; }
   const projections::WorkflowProjection& workflow_view() const { return *workflow_view_; }
   const projections::KeyProjection& key_view() const { return *key_view_; }
   WorkflowService& workflows() { return *workflow_service_; }

@@ -58,6 +58,8 @@ std::vector<Row> Rows() {
   return {
       {"GET", "/healthz", fixed("/healthz"), "", std::nullopt, 200, false},
       {"GET", "/api/openapi.json", fixed("/api/openapi.json"), "", std::nullopt, 200, false},
+      {"GET", "/metrics", fixed("/metrics"), "", std::nullopt, 200, false},
+      {"GET", "/healthz/ready", fixed("/healthz/ready"), "", std::nullopt, 200, false},
       {"GET", "/api/workflows", fixed("/api/workflows"), "", Role::kViewer, 200, false},
       {"POST", "/api/workflows", fixed("/api/workflows"), def, Role::kEditor, 201, false},
       {"POST", "/api/workflows/validate", fixed("/api/workflows/validate"), def, Role::kViewer,
