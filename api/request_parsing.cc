@@ -1,6 +1,12 @@
 #include "api/request_parsing.h"
 
 #include <algorithm>
+#include <vector>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "events/chain.h"
 #include <charconv>
 
 namespace ledgerflow::api {
@@ -139,6 +145,40 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
     return InvalidArgument("If-Match and expected_version disagree").WithReason("invalid_body");
   }
   return *header ? *header : in_body;
+}
+
+namespace {
+
+void WriteSorted(const json::Value& v, rapidjson::Writer<rapidjson::StringBuffer>& w) {
+  if (v.IsObject()) {
+    std::vector<const json::Value::Member*> members;
+    for (const auto& m : v.GetObject()) members.push_back(&m);
+    std::sort(members.begin(), members.end(), [](const auto* x, const auto* y) {
+      return std::string_view(x->name.GetString(), x->name.GetStringLength()) <
+             std::string_view(y->name.GetString(), y->name.GetStringLength());
+    });
+    w.StartObject();
+    for (const auto* m : members) {
+      w.String(m->name.GetString(), m->name.GetStringLength());
+      WriteSorted(m->value, w);
+    }
+    w.EndObject();
+  } else if (v.IsArray()) {
+    w.StartArray();
+    for (const auto& item : v.GetArray()) WriteSorted(item, w);
+    w.EndArray();
+  } else {
+    v.Accept(w);
+  }
+}
+
+}  // namespace
+
+std::string Fingerprint(const json::Value& v) {
+  rapidjson::StringBuffer b;
+  rapidjson::Writer<rapidjson::StringBuffer> w(b);
+  WriteSorted(v, w);
+  return events::Sha256Hex(std::string_view(b.GetString(), b.GetSize()));
 }
 
 bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag) {

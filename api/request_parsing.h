@@ -47,6 +47,10 @@ StatusOr<std::optional<int64_t>> ExpectedVersion(const ApiRequest& request,
 // `etag`, by the weak comparison RFC 9110 (13.1.2) prescribes for it.
 bool IfNoneMatchHits(std::string_view if_none_match, std::string_view etag);
 
+// Hex SHA-256 of `v` serialized with every object's members sorted by name: the same
+// for two bodies that differ only in member order or white space.
+std::string Fingerprint(const json::Value& v);
+
 // The Idempotency-Key header: absent, or 1 to 255 visible ASCII characters.
 StatusOr<std::optional<std::string>> IdempotencyKeyHeader(const ApiRequest& request);
 

@@ -60,6 +60,10 @@ void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, Responde
   if (!known.ok()) return out->SendError(known);
   Status has_definition = CheckDefinitionMember(*body);
   if (!has_definition.ok()) return out->SendError(has_definition);
+  auto idempotency_key = IdempotencyKeyHeader(req);
+  if (!idempotency_key.ok()) return out->SendError(idempotency_key.status());
+  // Before the body is taken apart below.
+  const std::string fingerprint = idempotency_key->has_value() ? Fingerprint(*body) : "";
   service::CreateWorkflowInput input;
   auto name = OptionalString(*body, "name");
   auto trigger = OptionalString(*body, "trigger_type");
@@ -83,14 +87,23 @@ void CreateWorkflow(service::WorkflowService& service, ApiRequest& req, Responde
       json::GetString(input.definition, "description").value_or(""));
   input.change_summary = summary->value_or("");
   input.tags = tags->value_or(std::vector<std::string>{});
+  auto answer = [out](StatusOr<projections::WorkflowView> result, bool replayed) {
+    if (!result.ok()) return out->SendError(result.status());
+    // Ids are [a-z0-9_]: safe to splice into JSON.
+    out->AddHeader("ETag", ETag(result->version));
+    out->AddHeader("Location", "/api/workflows/" + result->id);
+    if (replayed) out->AddHeader("Idempotent-Replayed", "true");
+    out->SendJsonText(Code::Created,
+                      "{\"id\":\"" + result->id + "\",\"workflow\":" + result->json + "}");
+  };
+  if (idempotency_key->has_value()) {
+    return service.CreateIdempotent(req.caller, std::move(input),
+                                    {std::move(**idempotency_key), fingerprint},
+                                    std::move(answer));
+  }
   service.Create(req.caller, std::move(input),
-                 [out](StatusOr<projections::WorkflowView> result) {
-                   if (!result.ok()) return out->SendError(result.status());
-                   // Ids are [a-z0-9_]: safe to splice into JSON.
-                   out->AddHeader("ETag", ETag(result->version));
-                   out->AddHeader("Location", "/api/workflows/" + result->id);
-                   out->SendJsonText(Code::Created, "{\"id\":\"" + result->id +
-                                                        "\",\"workflow\":" + result->json + "}");
+                 [answer](StatusOr<projections::WorkflowView> result) {
+                   answer(std::move(result), false);
                  });
 }
 
@@ -334,12 +347,19 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
               {.summary = "Create a workflow (version 1)",
                .tag = "Workflows",
                .operation_id = "createWorkflow",
+               .parameters = {"IdempotencyKey"},
                .request = {{.schema = "CreateWorkflowRequest"}},
                .responses = {{.status = 201,
                               .content = {{.schema = "CreatedWorkflow"}},
-                              .headers = {"ETag", "Location"}}},
+                              .headers = {"ETag", "Location", "Idempotent-Replayed"}}},
+               .errors = {409},
                .description = "An invalid definition answers 400 with every validation "
-                              "error in details."}});
+                              "error in details. With an Idempotency-Key, a retry with "
+                              "the same body (member order aside) answers the workflow "
+                              "the first request created, as it was created "
+                              "(Idempotent-Replayed: true); another body, or a retry "
+                              "after that workflow was deleted, is 409 "
+                              "idempotency_key_reused."}});
   router.Add({Method::Post, base + "/validate", Role::kViewer, bind(Validate),
               {.summary = "Validate a definition without storing it",
                .tag = "Workflows",

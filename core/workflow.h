@@ -24,6 +24,10 @@ inline constexpr std::string_view kWorkflowStatusChanged = "workflow.status_chan
 inline constexpr std::string_view kWorkflowDeleted = "workflow.deleted";
 
 inline constexpr std::string_view kWorkflowIdPrefix = "wf_";
+// The claim of an Idempotency-Key on a create: which workflow id it names, and the
+// fingerprint of the request that claimed it. In a stream of its own, so that the
+// log's expected-version check lets one request claim a key.
+inline constexpr std::string_view kIdempotencyClaimed = "idempotency.claimed";
 
 // "workflow-<id>", the stream of one workflow.
 std::string WorkflowStream(std::string_view workflow_id);

@@ -4,6 +4,7 @@
 
 #include "core/json_diff.h"
 #include "core/workflow_codec.h"
+#include "events/chain.h"
 #include "service/crypto.h"
 
 namespace ledgerflow::service {
@@ -138,11 +139,19 @@ void WorkflowService::Execute(Caller caller, std::string id, std::shared_ptr<Dec
 void WorkflowService::Create(const Caller& caller, CreateWorkflowInput input,
                              WorkflowReply reply) {
   std::string id = std::string(core::kWorkflowIdPrefix) + TimeOrderedHex(NowMs(), kWorkflowIdRandomBytes);
-  auto shared_input = std::make_shared<CreateWorkflowInput>(std::move(input));
+  CreateWithId(caller, std::move(id), std::make_shared<CreateWorkflowInput>(std::move(input)),
+               std::move(reply));
+}
+
+void WorkflowService::CreateWithId(const Caller& caller, std::string id,
+                                   std::shared_ptr<CreateWorkflowInput> shared_input,
+                                   WorkflowReply reply) {
   auto decide = std::make_shared<Decision>(
       [this, id, shared_input](const core::WorkflowState& state)
           -> StatusOr<std::vector<core::PendingEvent>> {
-        if (state.stream_version > 0) return Conflict("workflow id collision");
+        if (state.stream_version > 0) {
+          return Conflict("workflow id collision").WithReason("workflow_exists");
+        }
         core::CreateWorkflow c;
         c.id = id;
         c.definition = &shared_input->definition;
@@ -157,7 +166,78 @@ void WorkflowService::Create(const Caller& caller, CreateWorkflowInput input,
       });
   // A creation never retries: its stream is new (the append checks it), so a
   // conflict is an id collision, answered as an error.
-  Execute(caller, id, std::move(decide), std::move(reply), 0, /*is_new=*/true);
+  Execute(caller, std::move(id), std::move(decide), std::move(reply), 0, /*is_new=*/true);
+}
+
+void WorkflowService::CreateIdempotent(const Caller& caller, CreateWorkflowInput input,
+                                       IdempotentRequest idempotency, CreateReply reply) {
+  auto shared_input = std::make_shared<CreateWorkflowInput>(std::move(input));
+  std::string scope = "workflows";
+  scope.push_back('\0');
+  scope += caller.org;
+  scope.push_back('\0');
+  scope += idempotency.key;
+  const std::string claim_stream = "idempotency-" + events::Sha256Hex(scope).substr(0, 32);
+  std::string id = std::string(core::kWorkflowIdPrefix) + TimeOrderedHex(NowMs(), kWorkflowIdRandomBytes);
+
+  json::Document data(rapidjson::kObjectType);
+  auto& a = data.GetAllocator();
+  data.AddMember("idempotency_key", json::String(idempotency.key, a), a);
+  data.AddMember("request_fingerprint", json::String(idempotency.fingerprint, a), a);
+  data.AddMember("workflow_id", json::String(id, a), a);
+  events::AppendRequest claim;
+  claim.stream = claim_stream;
+  claim.expected_version = events::kNoStream;
+  claim.org = caller.org;
+  claim.actor = caller.actor;
+  claim.request_id = caller.request_id;
+  claim.events.push_back({std::string(core::kIdempotencyClaimed), 1, json::Serialize(data),
+                          std::nullopt});
+  auto claimed = store_.Append(std::move(claim));
+  if (claimed.ok()) return FinishClaimed(caller, std::move(id), shared_input, std::move(reply));
+  if (claimed.status().code() != StatusCode::kConflict) return reply(claimed.status(), false);
+
+  // Claimed before: by this request's first attempt, or by another request.
+  auto history = store_.ReadStream(claim_stream, 1, 1);
+  if (!history.ok()) return reply(history.status(), false);
+  if (history->empty() || history->front().org != caller.org) {
+    return reply(Internal("idempotency claim " + claim_stream + " is not this organisation's"),
+                 false);
+  }
+  auto first = json::Parse(history->front().data);
+  if (!first.ok()) return reply(DataLoss("idempotency claim is unreadable"), false);
+  if (json::GetString(*first, "request_fingerprint").value_or("") != idempotency.fingerprint) {
+    return reply(Conflict("This Idempotency-Key was used for a create with another body")
+                     .WithReason("idempotency_key_reused"),
+                 false);
+  }
+  FinishClaimed(caller, json::GetString(*first, "workflow_id").value_or(""), shared_input,
+                [reply](StatusOr<projections::WorkflowView> view, bool) {
+                  reply(std::move(view), true);
+                });
+}
+
+void WorkflowService::FinishClaimed(const Caller& caller, std::string id,
+                                    std::shared_ptr<CreateWorkflowInput> input,
+                                    CreateReply reply) {
+  auto as_created = [this, caller, id]() -> StatusOr<projections::WorkflowView> {
+    auto state = Get(caller, id);
+    if (!state.ok()) {
+      if (state.status().code() != StatusCode::kNotFound) return state.status();
+      return Conflict("The workflow created under this Idempotency-Key has been deleted")
+          .WithReason("idempotency_key_reused");
+    }
+    return GetAsOf(caller, id, state->created_at_ms);
+  };
+  if (auto existing = GetView(caller, id); existing.ok()) return reply(as_created(), true);
+  CreateWithId(caller, id, std::move(input),
+               [reply, as_created](StatusOr<projections::WorkflowView> created) {
+                 // Created by a concurrent retry, or deleted since: answer what stands.
+                 if (!created.ok() && created.status().code() == StatusCode::kConflict) {
+                   return reply(as_created(), true);
+                 }
+                 reply(std::move(created), false);
+               });
 }
 
 void WorkflowService::Update(const Caller& caller, std::string id, json::Document definition,

@@ -33,6 +33,15 @@ struct CreateWorkflowInput {
   std::string change_summary;
 };
 
+// An Idempotency-Key on a create, with the fingerprint of the request's body.
+struct IdempotentRequest {
+  std::string key;
+  std::string fingerprint;
+};
+
+// A create's answer, and whether it is a retry's (the workflow an earlier request made).
+using CreateReply = std::function<void(StatusOr<projections::WorkflowView>, bool replayed)>;
+
 struct DiffResult {
   json::Document diff;  // RFC 6902 ops
   std::string summary;
@@ -55,6 +64,15 @@ class WorkflowService {
   // Commands. `reply` gets the workflow as it stands after the command, on the
   // store's writer thread (or at once on the caller's when nothing was appended).
   void Create(const Caller& caller, CreateWorkflowInput input, WorkflowReply reply);
+  // A create under an Idempotency-Key (per organisation, kept for good): the first
+  // request claims the key for a new workflow id (an event of its own stream), then
+  // creates it; a retry with the same fingerprint answers that workflow as it was
+  // created (finishing the creation if the first request died in between), another
+  // fingerprint is Conflict "idempotency_key_reused", and so is a retry once the
+  // workflow has been deleted. Claiming waits for one group commit on the caller's
+  // thread.
+  void CreateIdempotent(const Caller& caller, CreateWorkflowInput input,
+                        IdempotentRequest idempotency, CreateReply reply);
   void Update(const Caller& caller, std::string id, json::Document definition,
               std::string change_summary, std::optional<int64_t> expected_version,
               WorkflowReply reply);
@@ -90,6 +108,11 @@ class WorkflowService {
   // against the new state (up to a few times): an If-Match check inside the decision
   // then answers 409 by itself.
   // `is_new`: the id was just generated, so there is no state to load.
+  // Creates workflow `id`, or answers it when it exists already (a claimed key's).
+  void FinishClaimed(const Caller& caller, std::string id,
+                     std::shared_ptr<CreateWorkflowInput> input, CreateReply reply);
+  void CreateWithId(const Caller& caller, std::string id,
+                    std::shared_ptr<CreateWorkflowInput> input, WorkflowReply reply);
   void Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
                WorkflowReply reply, int attempts_left, bool is_new = false);
 

@@ -43,6 +43,19 @@ async function main(): Promise<void> {
   check(created.response.headers.get("ETag") === '"1"', "create sends ETag \"1\"");
   check(created.response.headers.get("Location") === `/api/workflows/${id}`, "create sends Location");
 
+  // A create retried under the same Idempotency-Key answers the same workflow.
+  const once = { definition: { name: "once", steps: [{ id: "a", type: "agent_task" }] } };
+  const made = await owner.POST("/api/workflows", {
+    params: { header: { "Idempotency-Key": "scenario-once" } },
+    body: once,
+  });
+  const retried = await owner.POST("/api/workflows", {
+    params: { header: { "Idempotency-Key": "scenario-once" } },
+    body: once,
+  });
+  check(made.data !== undefined && retried.data?.id === made.data.id, "a retry makes no second workflow");
+  check(retried.response.headers.get("Idempotent-Replayed") === "true", "the retry says it was replayed");
+
   // Update with If-Match; a stale If-Match is a version conflict.
   const updated = await owner.PUT("/api/workflows/{id}", {
     params: { path: { id }, header: { "If-Match": '"1"' } },
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
   check(denied.response.status === 403 && denied.error?.error.code === "forbidden",
         "a viewer's create answers 403 forbidden");
   const read = await viewer.GET("/api/workflows", { params: { query: { tag: "etl" } } });
+  // (the tag leaves out the scenario's other workflow)
   check(read.data?.total === 1 && read.data.workflows[0]?.id === id, "a viewer lists workflows");
   const keys = await owner.GET("/api/keys");
   check(keys.data?.keys.some((k) => k.id === key.data.key.id && !k.revoked) === true, "keys list");
