@@ -163,6 +163,9 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
         [&] { return !stream->ClientGone(); }, stop, kHeartbeat);
     if (revoked) {
       stream->Write("event: error\ndata: the API key of this feed was revoked\n\n");
+    } else if (stop.load()) {
+      stream->Write("event: shutdown\ndata: the server is shutting down; reconnect with "
+                    "Last-Event-ID\n\n");
     } else if (!s.ok()) {
       stream->Write("event: error\ndata: " + s.message() + "\n\n");
     }

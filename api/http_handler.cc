@@ -82,12 +82,12 @@ HttpHandler::HttpHandler(std::shared_ptr<const Router> router, service::KeyServi
       limits_(limits),
       open_connections_(std::make_shared<std::atomic<size_t>>(0)),
       sweeper_(std::make_shared<ConnectionSweeper>(limits.request_timeout,
-                                                   limits.keepalive_timeout)) {
+                                                   limits.keepalive_timeout, limits.drain)) {
   auto callbacks = std::make_shared<Connection::Callbacks>();
-  callbacks->dispatch = [router = router_, keys](const std::shared_ptr<Connection>& connection,
-                                                 HttpRequest request) {
+  callbacks->dispatch = [router = router_, keys, drain = limits.drain](
+                            const std::shared_ptr<Connection>& connection, HttpRequest request) {
     const size_t body_bytes = request.body.capacity();
-    Dispatch(*router, *keys, connection, std::move(request));
+    Dispatch(*router, *keys, drain, connection, std::move(request));
     ReleaseFreedMemory(body_bytes);
   };
   callbacks->refuse = [](const std::shared_ptr<Connection>& connection,
@@ -109,6 +109,16 @@ void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer)
                                                  callbacks_, open_connections_);
   peer->putData(kConnectionData, connection);
   sweeper_->Add(connection);
+  if (limits_.drain->draining.load()) {
+    Status stopping = Status(StatusCode::kUnavailable, "The server is shutting down; retry")
+                          .WithReason("shutting_down");
+    std::string body = ErrorEnvelope(stopping, NewRequestId());
+    connection->RejectAndClose(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        "Connection: Close\r\nRetry-After: 1\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
+    return;
+  }
   if (open_connections_->load() > limits_.max_connections) {
     Status busy = Status(StatusCode::kUnavailable,
                          "The server has all the connections it may have open; retry later")
@@ -122,9 +132,11 @@ void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer)
 }
 
 ConnectionSweeper::ConnectionSweeper(std::chrono::milliseconds request_timeout,
-                                     std::chrono::milliseconds keepalive_timeout)
+                                     std::chrono::milliseconds keepalive_timeout,
+                                     std::shared_ptr<const DrainState> drain)
     : request_timeout_(request_timeout),
       keepalive_timeout_(keepalive_timeout),
+      drain_(std::move(drain)),
       thread_([this] { Run(); }) {}
 
 ConnectionSweeper::~ConnectionSweeper() {
@@ -156,7 +168,13 @@ void ConnectionSweeper::Run() {
     live_.resize(kept);
     lock.unlock();
     const auto now = std::chrono::steady_clock::now();
-    for (auto& connection : due) connection->Tick(now, request_timeout_, keepalive_timeout_);
+    // While draining, a keep-alive connection idle for a second is closed: a client
+    // that sends nothing more is not waited for.
+    const bool draining = drain_ && drain_->draining.load();
+    const auto idle = draining ? std::min<std::chrono::milliseconds>(keepalive_timeout_,
+                                                                     std::chrono::seconds(1))
+                               : keepalive_timeout_;
+    for (auto& connection : due) connection->Tick(now, request_timeout_, idle);
     due.clear();  // the last owner may be here: destroyed outside the lock
     lock.lock();
   }
@@ -174,9 +192,13 @@ void HttpHandler::onInput(const char* buffer, size_t len,
 void HttpHandler::onRequest(const Pistache::Http::Request&, Pistache::Http::ResponseWriter) {}
 
 void HttpHandler::Dispatch(const Router& router, service::KeyService& keys,
+                           const std::shared_ptr<DrainState>& drain,
                            const std::shared_ptr<Connection>& connection, HttpRequest request) {
+  // A request received while draining is answered, and its connection then closed.
   auto responder = std::make_shared<Responder>(connection, RequestIdOf(request),
-                                               request.version, request.keep_alive);
+                                               request.version,
+                                               request.keep_alive && !drain->draining.load());
+  responder->Track(drain);
   responder->access().method = request.method_name;
   responder->access().path = request.path;
   responder->access().bytes_in = request.body.size();

@@ -27,6 +27,7 @@ struct HttpLimits {
   size_t max_connections = 4096;
   std::chrono::milliseconds request_timeout = std::chrono::seconds(60);
   std::chrono::milliseconds keepalive_timeout = std::chrono::seconds(300);
+  std::shared_ptr<DrainState> drain = std::make_shared<DrainState>();
 };
 
 // Applies every connection's timeouts about once a second (Connection::Tick), on a
@@ -34,7 +35,8 @@ struct HttpLimits {
 class ConnectionSweeper {
  public:
   ConnectionSweeper(std::chrono::milliseconds request_timeout,
-                    std::chrono::milliseconds keepalive_timeout);
+                    std::chrono::milliseconds keepalive_timeout,
+                    std::shared_ptr<const DrainState> drain);
   ~ConnectionSweeper();
   void Add(std::weak_ptr<Connection> connection);
 
@@ -43,6 +45,7 @@ class ConnectionSweeper {
 
   const std::chrono::milliseconds request_timeout_;
   const std::chrono::milliseconds keepalive_timeout_;
+  const std::shared_ptr<const DrainState> drain_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -70,6 +73,7 @@ class HttpHandler : public Pistache::Http::Handler {
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
 
   static void Dispatch(const Router& router, service::KeyService& keys,
+                       const std::shared_ptr<DrainState>& drain,
                        const std::shared_ptr<Connection>& connection, HttpRequest request);
 
   std::shared_ptr<const Router> router_;

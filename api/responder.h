@@ -26,6 +26,13 @@ Pistache::Http::Code HttpCodeOf(const Status& status);
 // {"error": {"code", "message", "details", "request_id"}}
 std::string ErrorEnvelope(const Status& status, std::string_view request_id);
 
+// A server's shutdown: once `draining`, new connections are refused, answers close
+// their connection, and `unanswered` counts the requests still to be answered.
+struct DrainState {
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> unanswered{0};
+};
+
 // What the access log says of a request, filled in as dispatch learns it (before the
 // handler runs; the answer is written after).
 struct AccessInfo {
@@ -54,6 +61,11 @@ class Responder {
 
   const std::string& request_id() const { return request_id_; }
   AccessInfo& access() { return access_; }
+  // Counts this request in `drain` until it is answered. Call once, before any Send*.
+  void Track(std::shared_ptr<DrainState> drain) {
+    drain_ = std::move(drain);
+    drain_->unanswered.fetch_add(1, std::memory_order_acq_rel);
+  }
 
   // Answers a HEAD request: every header of the GET answer (Content-Length included),
   // no body. Call before any Send*.
@@ -79,7 +91,11 @@ class Responder {
   int DetachSocket();
 
  private:
-  bool Claim() { return !sent_.exchange(true); }
+  bool Claim() {
+    if (sent_.exchange(true)) return false;
+    if (drain_) drain_->unanswered.fetch_sub(1, std::memory_order_acq_rel);
+    return true;
+  }
   // One access-log line for the answer (status, bytes written, time since start).
   void LogAccess(int status, size_t bytes_out, bool stream) const;
   void Finish(Pistache::Http::Code code, std::string_view body, std::string_view content_type);
@@ -87,6 +103,7 @@ class Responder {
   std::shared_ptr<Connection> connection_;
   std::string request_id_;
   AccessInfo access_;
+  std::shared_ptr<DrainState> drain_;
   Pistache::Http::Version version_;
   bool keep_alive_;
   bool head_only_ = false;

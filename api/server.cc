@@ -99,6 +99,7 @@ Status Server::Start() {
     limits.max_connections = max_connections_;
     limits.request_timeout = options_.request_timeout;
     limits.keepalive_timeout = options_.keepalive_timeout;
+    limits.drain = drain_;
     endpoint_->setHandler(std::make_shared<HttpHandler>(router_, &ledger_.keys(), limits));
     endpoint_->serveThreaded();
     port_ = static_cast<uint16_t>(endpoint_->getPort());
@@ -109,6 +110,11 @@ Status Server::Start() {
                       ": " + e.what());
   }
   return Status::Ok();
+}
+
+void Server::BeginDrain() {
+  drain_->draining.store(true);
+  if (streams_) streams_->StopAll();
 }
 
 void Server::Stop() {

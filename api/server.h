@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "api/responder.h"
 #include "api/router.h"
 #include "api/stream_workers.h"
 #include "core/status.h"
@@ -44,6 +45,14 @@ class Server {
   Status Start();
   // Stops accepting and joins Pistache's threads. Idempotent.
   void Stop();
+
+  // Begins a graceful stop: new connections are answered 503 and closed, each answer
+  // closes its connection, idle keep-alive connections close within a second or two,
+  // and open streams end (the feed with a final `shutdown` event). Then wait for
+  // Unanswered() to reach 0 and Stop().
+  void BeginDrain();
+  // Requests received and not answered yet (commands waiting for their commit too).
+  int64_t Unanswered() const { return drain_->unanswered.load(); }
   uint16_t port() const { return port_; }
   // The connection cap in force (after Start).
   size_t max_connections() const { return max_connections_; }
@@ -56,6 +65,7 @@ class Server {
   std::shared_ptr<Router> router_;
   std::unique_ptr<Pistache::Http::Endpoint> endpoint_;
   uint16_t port_ = 0;
+  std::shared_ptr<DrainState> drain_ = std::make_shared<DrainState>();
   size_t max_connections_ = 0;
 };
 

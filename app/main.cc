@@ -1,5 +1,6 @@
 // ledgerflow: the server and its offline tools over one data directory.
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -80,6 +81,9 @@ int Serve(int argc, char** argv) {
       {"max-header-bytes", "LEDGERFLOW_MAX_HEADER_BYTES", "65536",
        "largest header block (431 beyond)"},
       {"allow-scripts", "LEDGERFLOW_ALLOW_SCRIPTS", "", "accept script steps", true},
+      {"shutdown-grace-seconds", "LEDGERFLOW_SHUTDOWN_GRACE_SECONDS", "10",
+       "on SIGTERM or SIGINT, how long to answer requests already received (a second "
+       "signal stops at once)"},
       {"log-format", "LEDGERFLOW_LOG_FORMAT", "text",
        "text, or json (one object per line); the log goes to stderr"},
       {"log-level", "LEDGERFLOW_LOG_LEVEL", "info",
@@ -110,6 +114,8 @@ int Serve(int argc, char** argv) {
   options.port = static_cast<uint16_t>(*port);
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
+  auto grace = IntFlag(flags, "shutdown-grace-seconds", 0, 3600);
+  if (!grace) return Fail("--shutdown-grace-seconds takes a number from 0 to 3600");
   auto log_format = api::log::ParseFormat(flags.Get("log-format"));
   if (!log_format) return Fail("--log-format takes text or json");
   auto log_level = api::log::ParseLevel(flags.Get("log-level"));
@@ -155,9 +161,28 @@ int Serve(int argc, char** argv) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  std::printf("Stopping (signal %d)\n", signal);
+  std::printf("Stopping (signal %d): answering the requests received, for up to %lld s\n",
+              signal, static_cast<long long>(*grace));
+  std::fflush(stdout);
+  server.BeginDrain();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*grace);
+  const timespec slice{0, 20'000'000};
+  while (server.Unanswered() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (sigtimedwait(&stop_signals, nullptr, &slice) > 0) {
+      std::printf("Second signal: stopping now, %lld requests unanswered\n",
+                  static_cast<long long>(server.Unanswered()));
+      std::fflush(stdout);
+      _exit(1);
+    }
+  }
+  const int64_t unanswered = server.Unanswered();
+  if (unanswered > 0) {
+    std::printf("Grace period over: %lld requests unanswered\n",
+                static_cast<long long>(unanswered));
+  }
   server.Stop();
-  return 0;
+  std::fflush(stdout);
+  return unanswered > 0 ? 1 : 0;
 }
 
 int KeysCreate(int argc, char** argv) {
