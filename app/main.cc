@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/log.h"
+#include "core/time_format.h"
 #include "api/server.h"
 #include "app/cli.h"
 #include "events/chain.h"
@@ -22,10 +23,17 @@ namespace {
 
 const FlagSpec kDataDir{"data-dir", "LEDGERFLOW_DATA_DIR", "./data", "data directory"};
 
-int Fail(const std::string& message, int exit_code = 1) {
+// Exit codes: 0 done, 1 a failure (the store, the network, a refused operation), 2 a
+// usage error (an unknown command or flag, a bad flag value).
+constexpr int kFailure = 1;
+constexpr int kUsage = 2;
+
+int Fail(const std::string& message, int exit_code = kFailure) {
   std::fprintf(stderr, "ledgerflow: %s\n", message.c_str());
   return exit_code;
 }
+
+int UsageError(const std::string& message) { return Fail(message, kUsage); }
 
 // A flag's value as an integer in [min, max].
 std::optional<long long> IntFlag(const Flags& flags, const std::string& name, long long min,
@@ -66,6 +74,12 @@ StatusOr<std::unique_ptr<service::Ledger>> OpenLedger(const Flags& flags,
   options.allow_scripts = allow_scripts;
   auto ledger = service::Ledger::Open(options, ProgressPrinter("catching up"));
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+  // RocksDB's LOCK file is held by the process that has the directory open.
+  if (!ledger.ok() && ledger.status().message().find("/LOCK") != std::string::npos) {
+    return Status(StatusCode::kUnavailable,
+                  "data directory " + options.data_dir +
+                      " is in use by a running ledgerflow (stop it, or talk to it over HTTP)");
+  }
   return ledger;
 }
 
@@ -93,33 +107,33 @@ int Serve(int argc, char** argv) {
       "Starts the HTTP API on the data directory. On an empty directory it creates the\n"
       "organisation 'default' and prints a one-time owner API key.";
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return UsageError(*err);
   if (flags.help()) return std::printf("%s", Usage("serve", summary, specs).c_str()), 0;
 
   // Every flag is checked before the data directory is touched.
   api::ServerOptions options;
   options.host = flags.Get("host");
   auto port = IntFlag(flags, "port", 0, 65535);
-  if (!port) return Fail("--port takes a port number from 0 to 65535");
+  if (!port) return UsageError("--port takes a port number from 0 to 65535");
   auto threads = IntFlag(flags, "threads", 1, 255);
-  if (!threads) return Fail("--threads takes a number from 1 to 255");
+  if (!threads) return UsageError("--threads takes a number from 1 to 255");
   auto max_body = IntFlag(flags, "max-body-bytes", 1, int64_t{1} << 30);
-  if (!max_body) return Fail("--max-body-bytes takes a number from 1 to 1073741824");
+  if (!max_body) return UsageError("--max-body-bytes takes a number from 1 to 1073741824");
   auto max_line = IntFlag(flags, "max-request-line-bytes", 64, int64_t{1} << 20);
-  if (!max_line) return Fail("--max-request-line-bytes takes a number from 64 to 1048576");
+  if (!max_line) return UsageError("--max-request-line-bytes takes a number from 64 to 1048576");
   auto max_headers = IntFlag(flags, "max-header-bytes", 256, int64_t{16} << 20);
-  if (!max_headers) return Fail("--max-header-bytes takes a number from 256 to 16777216");
+  if (!max_headers) return UsageError("--max-header-bytes takes a number from 256 to 16777216");
   options.max_request_line_bytes = static_cast<size_t>(*max_line);
   options.max_header_bytes = static_cast<size_t>(*max_headers);
   options.port = static_cast<uint16_t>(*port);
   options.threads = static_cast<int>(*threads);
   options.max_body_bytes = static_cast<size_t>(*max_body);
   auto grace = IntFlag(flags, "shutdown-grace-seconds", 0, 3600);
-  if (!grace) return Fail("--shutdown-grace-seconds takes a number from 0 to 3600");
+  if (!grace) return UsageError("--shutdown-grace-seconds takes a number from 0 to 3600");
   auto log_format = api::log::ParseFormat(flags.Get("log-format"));
-  if (!log_format) return Fail("--log-format takes text or json");
+  if (!log_format) return UsageError("--log-format takes text or json");
   auto log_level = api::log::ParseLevel(flags.Get("log-level"));
-  if (!log_level) return Fail("--log-level takes debug, info, warn or error");
+  if (!log_level) return UsageError("--log-level takes debug, info, warn or error");
   api::log::Configure(*log_format, *log_level);
 
   // Block the stop signals before any thread starts, so that only sigwait sees them.
@@ -131,7 +145,7 @@ int Serve(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   auto ledger = OpenLedger(flags, flags.Has("allow-scripts"));
-  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  if (!ledger.ok()) return Fail(ledger.status().message());
   api::Server server(**ledger, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 
@@ -193,19 +207,19 @@ int KeysCreate(int argc, char** argv) {
       {"name", "", "cli key", "a label for the key"},
   };
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 3)) return Fail(*err);
+  if (auto err = flags.Parse(specs, argc, argv, 3)) return UsageError(*err);
   if (flags.help()) {
     return std::printf("%s", Usage("keys create", "Creates an API key and prints it once "
                                                   "(the server must be stopped).",
                                    specs).c_str()), 0;
   }
-  if (flags.Get("org").empty()) return Fail("--org is required");
+  if (flags.Get("org").empty()) return UsageError("--org is required");
   auto role = core::ParseRole(flags.Get("role"));
-  if (!role) return Fail("--role must be viewer, editor, admin or owner");
+  if (!role) return UsageError("--role must be viewer, editor, admin or owner");
   std::error_code ec;
   const bool new_directory = !std::filesystem::exists(flags.Get("data-dir"), ec);
   auto ledger = OpenLedger(flags);
-  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  if (!ledger.ok()) return Fail(ledger.status().message());
   if (new_directory) {
     std::fprintf(stderr, "ledgerflow: created a new data directory at '%s'\n",
                  flags.Get("data-dir").c_str());
@@ -220,7 +234,7 @@ int KeysCreate(int argc, char** argv) {
 int Rebuild(int argc, char** argv) {
   std::vector<FlagSpec> specs = {kDataDir};
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return UsageError(*err);
   if (flags.help()) {
     return std::printf("%s", Usage("rebuild", "Drops every read model and replays the log "
                                               "from position 0 (the server must be stopped).",
@@ -228,7 +242,7 @@ int Rebuild(int argc, char** argv) {
   }
   if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
   auto ledger = OpenLedger(flags);
-  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  if (!ledger.ok()) return Fail(ledger.status().message());
   Status s = (*ledger)->runner().Rebuild(ProgressPrinter("rebuilding"));
   if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
   if (!s.ok()) return Fail(s.ToString());
@@ -241,7 +255,7 @@ int Rebuild(int argc, char** argv) {
 int Verify(int argc, char** argv) {
   std::vector<FlagSpec> specs = {kDataDir, {"file", "", "", "verify an NDJSON export instead"}};
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err, 2);
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return UsageError(*err);
   if (flags.help()) {
     return std::printf("%s", Usage("verify", "Recomputes every org's hash chain and prints each "
                                              "chain's head. Exits 1 naming the first bad "
@@ -284,7 +298,7 @@ int Verify(int argc, char** argv) {
   } else {
     if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message(), 2);
     auto ledger = OpenLedger(flags);
-    if (!ledger.ok()) return Fail(ledger.status().ToString(), 2);
+    if (!ledger.ok()) return Fail(ledger.status().message(), 2);
     Status read = (*ledger)->store().ReadAll(1, [&](const events::Event& e) {
       status = verifier.Feed(e);
       return status.ok();
@@ -309,7 +323,7 @@ int Verify(int argc, char** argv) {
 int Export(int argc, char** argv) {
   std::vector<FlagSpec> specs = {kDataDir, {"org", "", "", "only this organisation's events"}};
   Flags flags;
-  if (auto err = flags.Parse(specs, argc, argv, 2)) return Fail(*err);
+  if (auto err = flags.Parse(specs, argc, argv, 2)) return UsageError(*err);
   if (flags.help()) {
     return std::printf("%s", Usage("export", "Writes the log as NDJSON to stdout, one event "
                                              "per line (verify it with verify --file).",
@@ -317,7 +331,7 @@ int Export(int argc, char** argv) {
   }
   if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
   auto ledger = OpenLedger(flags);
-  if (!ledger.ok()) return Fail(ledger.status().ToString());
+  if (!ledger.ok()) return Fail(ledger.status().message());
   std::string org = flags.Get("org");
   Status read = (*ledger)->store().ReadAll(1, [&](const events::Event& e) {
     if (org.empty() || e.org == org) std::cout << events::EncodeEvent(e) << '\n';
@@ -330,16 +344,80 @@ int Export(int argc, char** argv) {
   return 0;
 }
 
+int Version() {
+  std::printf("ledgerflow %s (source %s)\n", LEDGERFLOW_VERSION, LEDGERFLOW_REVISION);
+  return 0;
+}
+
+// The keys of the data directory: offline, like keys create (the server must be stopped).
+int KeysList(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {kDataDir, {"org", "", "", "only this organisation's keys"}};
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, 3)) return UsageError(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("keys list", "Lists the keys of every organisation (or one), "
+                                                "never their secrets.",
+                                   specs).c_str()), 0;
+  }
+  if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
+  auto ledger = OpenLedger(flags);
+  if (!ledger.ok()) return Fail(ledger.status().message());
+  auto orgs = (*ledger)->key_view().ListOrgs();
+  if (!orgs.ok()) return Fail(orgs.status().ToString());
+  std::printf("%-22s %-8s %-16s %-24s %-8s %s\n", "ID", "ROLE", "ORG", "CREATED", "REVOKED",
+              "NAME");
+  for (const std::string& org : *orgs) {
+    if (!flags.Get("org").empty() && org != flags.Get("org")) continue;
+    auto keys = (*ledger)->key_view().ListKeys(org);
+    if (!keys.ok()) return Fail(keys.status().ToString());
+    for (const auto& k : *keys) {
+      std::printf("%-22s %-8s %-16s %-24s %-8s %s\n", k.key_id.c_str(), core::RoleName(k.role),
+                  org.c_str(), core::FormatRfc3339Millis(k.created_at_ms).c_str(),
+                  k.revoked ? "yes" : "no", k.name.c_str());
+    }
+  }
+  return 0;
+}
+
+int KeysRevoke(int argc, char** argv) {
+  std::vector<FlagSpec> specs = {kDataDir};
+  const bool has_id = argc > 3 && !std::string(argv[3]).starts_with("-");
+  Flags flags;
+  if (auto err = flags.Parse(specs, argc, argv, has_id ? 4 : 3)) return UsageError(*err);
+  if (flags.help()) {
+    return std::printf("%s", Usage("keys revoke KEY_ID", "Revokes a key: it is refused from "
+                                                         "then on (the server must be stopped).",
+                                   specs).c_str()), 0;
+  }
+  if (!has_id) return UsageError("keys revoke takes a KEY_ID");
+  const std::string key_id = argv[3];
+  if (Status s = RequireDataDir(flags.Get("data-dir")); !s.ok()) return Fail(s.message());
+  auto ledger = OpenLedger(flags);
+  if (!ledger.ok()) return Fail(ledger.status().message());
+  auto key = (*ledger)->key_view().GetKey(key_id);
+  if (!key.ok()) return Fail(key.status().ToString());
+  if (!key->has_value()) return Fail("no key " + key_id + " in this data directory");
+  // As its organisation's owner: the rules of the API (the last owner key stays) hold.
+  service::Caller system{(*key)->org, "system", core::Role::kOwner, "cli"};
+  if (Status s = (*ledger)->keys().RevokeKey(system, key_id); !s.ok()) return Fail(s.message());
+  std::printf("revoked %s\n", key_id.c_str());
+  return 0;
+}
+
 int Help() {
   std::printf(
       "usage: ledgerflow COMMAND [flags]\n\n"
       "commands:\n"
       "  serve          start the HTTP API\n"
       "  keys create    create an API key (prints it once)\n"
+      "  keys list      list the keys of the data directory (never their secrets)\n"
+      "  keys revoke    revoke a key\n"
+      "  version        the version and source revision (also --version)\n"
       "  rebuild        drop the read models and replay the log\n"
       "  verify         recompute the hash chains (--file: an export)\n"
       "  export         write the log as NDJSON\n\n"
-      "'ledgerflow COMMAND --help' describes each.\n");
+      "'ledgerflow COMMAND --help' describes each.\n\n"
+      "exit codes: 0 done, 1 a failure, 2 a usage error\n");
   return 0;
 }
 
@@ -353,6 +431,13 @@ int main(int argc, char** argv) {
   if (command == "keys" && argc > 2 && std::string(argv[2]) == "create") {
     return KeysCreate(argc, argv);
   }
+  if (command == "keys" && argc > 2 && std::string(argv[2]) == "list") {
+    return KeysList(argc, argv);
+  }
+  if (command == "keys" && argc > 2 && std::string(argv[2]) == "revoke") {
+    return KeysRevoke(argc, argv);
+  }
+  if (command == "version" || command == "--version") return Version();
   if (command == "rebuild") return Rebuild(argc, argv);
   if (command == "verify") return Verify(argc, argv);
   if (command == "export") return Export(argc, argv);
@@ -364,7 +449,9 @@ int main(int argc, char** argv) {
                                     std::string(argv[2]) == "-h");
     std::fprintf(asked ? stdout : stderr,
                  "usage: ledgerflow keys create --org O --role R [--name N] [--data-dir D]\n"
-                 "'ledgerflow keys create --help' describes it.\n");
+                 "       ledgerflow keys list [--org O] [--data-dir D]\n"
+                 "       ledgerflow keys revoke KEY_ID [--data-dir D]\n"
+                 "'ledgerflow keys create --help' describes each.\n");
     return asked ? 0 : 2;
   }
   std::fprintf(stderr, "ledgerflow: unknown command '%s'\n", command.c_str());

@@ -257,9 +257,10 @@ TEST(CliTest, VerifyRefusesExportLinesThatAreNotAsExported) {
 TEST(CliTest, ServeChecksItsFlagsAndKeepsTheOwnerKeyIfItCannotStart) {
   TempDir dir;
   const std::string data = (dir.path() / "data").string();
-  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port 70000").exit_code, 1);
-  EXPECT_EQ(RunCli("serve --data-dir " + data + " --threads 0").exit_code, 1);
-  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port abc").exit_code, 1);
+  // Bad flag values are usage errors (2).
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port 70000").exit_code, 2);
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --threads 0").exit_code, 2);
+  EXPECT_EQ(RunCli("serve --data-dir " + data + " --port abc").exit_code, 2);
   // A port in use: the start fails before the one-time owner key is made.
   ServeProcess other((dir.path() / "other").string());
   const std::string busy_port = other.url().substr(other.url().rfind(':') + 1);
