@@ -48,7 +48,13 @@ std::string Sha256Hex(std::string_view a, std::string_view b) {
 }
 
 std::string ComputeHash(std::string_view prev_hash, const Event& event) {
-  return Sha256Hex(prev_hash, CanonicalBytes(event));
+  if (event.chain == kChainV1) return Sha256Hex(prev_hash, CanonicalBytes(event));
+  thread_local std::string bytes;
+  bytes.clear();
+  if (event.chain != kChainJcs || !AppendJcsHashInput(event, &bytes).ok()) return "";
+  std::string hash = Sha256Hex(prev_hash, bytes);
+  if (bytes.capacity() > (size_t{64} << 10)) std::string().swap(bytes);
+  return hash;
 }
 
 void ChainVerifier::SeedHead(const std::string& org, ChainHead head) {

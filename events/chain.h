@@ -1,7 +1,11 @@
 // Per-org hash chains over the event log. Each org's events link to that org's previous
-// event: hash = lowercase hex SHA-256(prev_hash || CanonicalBytes(event)), and the first
-// event of an org has prev_hash "". An org's history (or export) therefore verifies
-// without any other org's events.
+// event (the first event of an org has prev_hash ""), and hash = lowercase hex SHA-256 of
+// the UTF-8 bytes of prev_hash (hex text) followed by
+//   - chain 2 ("chain":2 in the event, every event written now): RFC 8785 JCS of the
+//     event's JSON object (EncodeEvent, as the audit API shows it) without "hash";
+//   - chain 1 (no "chain" member, events written before): CanonicalBytes(event), the
+//     stored line without its "hash" member.
+// An org's history (or export) therefore verifies without any other org's events.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +22,9 @@ namespace ledgerflow::events {
 // Lowercase hex SHA-256 of `a` followed by `b`. Thread-safe.
 std::string Sha256Hex(std::string_view a, std::string_view b = {});
 
-// The hash `event` must carry when its org's previous hash is `prev_hash`
-// (event.hash is ignored; event.prev_hash is part of the hashed bytes). Thread-safe.
+// The hash `event` must carry when its org's previous hash is `prev_hash`, by the recipe
+// `event.chain` names (event.hash is ignored; event.prev_hash is part of the hashed
+// bytes). "" when a kChainJcs event's data does not parse. Thread-safe.
 std::string ComputeHash(std::string_view prev_hash, const Event& event);
 
 // The last event of one org's chain.

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <optional>
 
+#include "core/jcs.h"
 #include "core/json.h"
 #include "core/time_format.h"
 
@@ -175,6 +176,10 @@ void AppendEnvelope(std::string* out, const Event& e) {
   out->append(e.data.empty() ? std::string_view("{}") : std::string_view(e.data));
   out->append(",\"prev_hash\":");
   AppendJsonString(out, e.prev_hash);
+  if (e.chain != kChainV1) {
+    out->append(",\"chain\":");
+    AppendDecimal(out, e.chain);
+  }
 }
 
 Status Field(std::string_view name, const char* expected) {
@@ -300,6 +305,52 @@ std::string EncodeWithHash(std::string_view canonical, std::string_view hash) {
   return line;
 }
 
+Status AppendJcsHashInput(const Event& e, std::string* out) {
+  // Members in UTF-16 (here: ASCII) order; every one is a string or a number below 2^53.
+  out->append("{\"actor\":");
+  jcs::AppendString(e.actor, out);
+  out->append(",\"at\":");
+  jcs::AppendString(FormattedAt(e.at_ms), out);
+  if (e.causation.has_value()) {
+    out->append(",\"causation\":");
+    jcs::AppendNumber(static_cast<double>(*e.causation), out);
+  }
+  out->append(",\"chain\":");
+  AppendDecimal(out, e.chain);
+  out->append(",\"data\":");
+  if (e.parsed_data != nullptr) {
+    jcs::Append(*e.parsed_data, out);
+  } else if (e.data.empty()) {
+    out->append("{}");
+  } else {
+    ScratchDocument doc;
+    doc->Parse<kParseFlags>(e.data.data(), e.data.size());
+    if (doc->HasParseError() || json::Depth(*doc) > json::kMaxDepth) {
+      return Malformed("event data at position " + std::to_string(e.position) +
+                       " is not canonical JSON");
+    }
+    jcs::Append(*doc, out);
+  }
+  out->append(",\"org\":");
+  jcs::AppendString(e.org, out);
+  out->append(",\"position\":");
+  jcs::AppendNumber(static_cast<double>(e.position), out);
+  out->append(",\"prev_hash\":");
+  jcs::AppendString(e.prev_hash, out);
+  out->append(",\"request_id\":");
+  jcs::AppendString(e.request_id, out);
+  out->append(",\"schema_version\":");
+  jcs::AppendNumber(e.schema_version, out);
+  out->append(",\"stream\":");
+  jcs::AppendString(e.stream, out);
+  out->append(",\"stream_version\":");
+  jcs::AppendNumber(static_cast<double>(e.stream_version), out);
+  out->append(",\"type\":");
+  jcs::AppendString(e.type, out);
+  out->push_back('}');
+  return Status::Ok();
+}
+
 StatusOr<Event> DecodeEvent(std::string_view line) {
   ScratchDocument scratch;
   rapidjson::Document& doc = *scratch;
@@ -350,6 +401,13 @@ StatusOr<Event> DecodeEvent(std::string_view line) {
   e.data = std::move(canonical).value();
   LF_RETURN_IF_ERROR(get_str("prev_hash", &e.prev_hash));
   LF_RETURN_IF_ERROR(get_str("hash", &e.hash));
+  if (const json::Value* c = json::Find(doc, "chain")) {
+    if (!c->IsInt() || c->GetInt() != kChainJcs) {
+      return InvalidArgument("event field 'chain' is not a known chain format (" +
+                             std::to_string(kChainJcs) + ")");
+    }
+    e.chain = kChainJcs;
+  }
   return e;
 }
 

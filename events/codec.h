@@ -3,9 +3,10 @@
 //
 //   {"position":1,"stream":"workflow-x","stream_version":1,"type":"workflow.created",
 //    "schema_version":1,"org":"org_1","actor":"key_1","at":"2026-11-23T20:01:02.123Z",
-//    "request_id":"req_1","causation":7,"data":{...},"prev_hash":"","hash":"9f86..."}
+//    "request_id":"req_1","causation":7,"data":{...},"prev_hash":"","chain":2,
+//    "hash":"9f86..."}
 //
-// `causation` is omitted when absent; `data` is embedded as JSON, not as a string.
+// `causation` is omitted when absent, `chain` for kChainV1 events; `data` is embedded as JSON, not as a string.
 #pragma once
 
 #include <string>
@@ -49,6 +50,11 @@ void AppendHashField(std::string* canonical_bytes, std::string_view hash);
 // EncodeEvent(event) for an event whose CanonicalBytes are already at hand and whose
 // hash is `hash` (lowercase hex).
 std::string EncodeWithHash(std::string_view canonical_bytes, std::string_view hash);
+
+// Appends the bytes a kChainJcs event's hash covers after its prev_hash: RFC 8785 JCS
+// of the JSON object EncodeEvent writes, without its "hash" member (so with "chain":2).
+// Uses `event.parsed_data` when set. Returns InvalidArgument when `data` does not parse.
+Status AppendJcsHashInput(const Event& event, std::string* out);
 
 // Parses a line produced by EncodeEvent (member order is not checked; unknown members
 // are ignored). Returns InvalidArgument naming what is wrong: malformed JSON, a missing

@@ -14,6 +14,11 @@ namespace ledgerflow::events {
 using Position = uint64_t;  // global, gap-free, first event is 1
 using Version = uint64_t;   // per stream, first event is 1
 
+// How an event's hash is computed, stored in the envelope as "chain" (absent for kChainV1).
+// Written to disk and hashed: never renumber.
+inline constexpr int kChainV1 = 1;  // SHA-256(prev_hash || CanonicalBytes(event))
+inline constexpr int kChainJcs = 2;  // SHA-256(prev_hash || RFC 8785 JCS(event without "hash"))
+
 // Expected-version sentinels for Append.
 inline constexpr Version kAnyVersion = UINT64_MAX;  // no check
 inline constexpr Version kNoStream = 0;             // the stream must not exist yet
@@ -32,7 +37,8 @@ struct Event {
   std::optional<Position> causation;
   std::string data;            // compact JSON text
   std::string prev_hash;       // hex SHA-256 of the org's previous event ("" for the first)
-  std::string hash;            // hex SHA-256(prev_hash || CanonicalBytes(event))
+  std::string hash;            // hex SHA-256 of prev_hash and the event, as `chain` says
+  int chain = kChainV1;        // hash recipe: kChainV1 or kChainJcs (see events/chain.h)
   // `data` already parsed, when its producer in this process handed it over (see
   // NewEvent::parsed_data): commit listeners use it instead of parsing `data` again.
   // Empty for events read back from the log. Not part of the stored event.

@@ -205,6 +205,7 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
   // Each event stores its data plus an envelope of ~350 B, and a streams key.
   rocksdb::WriteBatch batch(group_bytes + group_events * 512 + 1024);
   std::string line;        // one event's stored line, reused
+  std::string hash_input;  // the bytes one event's hash covers after prev_hash, reused
   std::string stream_key;  // one streams-family or stream-head key, reused
   Position head = last_position_;
   const int64_t at = std::max(options_.clock ? options_.clock() : SystemNowMs(), last_at_ms_);
@@ -257,11 +258,15 @@ void RocksEventStore::CommitGroup(std::vector<Pending>& group) {
       e.data = std::move(n.data);
       e.parsed_data = std::move(n.parsed_data);
       e.prev_hash = org->second.hash;
-      // Encoded once: the hash covers the canonical bytes, which then become the
-      // stored line in place.
+      e.chain = kChainJcs;
+      // The hash covers the JCS form of the event; the envelope is encoded once and
+      // gets its hash field in place.
+      hash_input.clear();
+      batch_status = AppendJcsHashInput(e, &hash_input);
+      if (!batch_status.ok()) break;
+      e.hash = Sha256Hex(e.prev_hash, hash_input);
       line.clear();
       AppendCanonicalBytes(e, &line);
-      e.hash = Sha256Hex(e.prev_hash, line);
       AppendHashField(&line, e.hash);
       char position_key[8];
       EncodeBigEndian64(position_key, e.position);

@@ -52,6 +52,88 @@ TEST(ChainTest, HashCoversPrevHashAndCanonicalBytes) {
   EXPECT_NE(ComputeHash("x", e), e.hash);
 }
 
+// A chain-2 event whose data needs every JCS rule: member order ("10" before "2"),
+// number forms (1.0 -> 1, 100.0 -> 100, 1e-7), escapes.
+Event JcsEvent(std::string prev_hash) {
+  Event e;
+  e.chain = kChainJcs;
+  e.position = 7;
+  e.stream = "workflow-w";
+  e.stream_version = 2;
+  e.type = "workflow.updated";
+  e.org = "org_1";
+  e.actor = "key_1";
+  e.at_ms = 1795464062123;  // 2026-11-23T20:01:02.123Z
+  e.request_id = "req_1";
+  e.causation = 5;
+  e.data = R"({"2":1.0,"10":[100.0,1e-7],"s":"a\n\u001F"})";  // as the codec stores it
+  e.prev_hash = std::move(prev_hash);
+  return e;
+}
+
+TEST(ChainTest, JcsHashIsSha256OfPrevHashAndTheDocumentedBytes) {
+  Event e = JcsEvent("ab12");
+  e.hash = ComputeHash(e.prev_hash, e);
+  // The recipe as the README states it, written out by hand.
+  const std::string expected_bytes =
+      R"(ab12{"actor":"key_1","at":"2026-11-23T20:01:02.123Z","causation":5,"chain":2,)"
+      R"("data":{"10":[100,1e-7],"2":1,"s":"a\n\u001f"},"org":"org_1","position":7,)"
+      R"("prev_hash":"ab12","request_id":"req_1","schema_version":1,"stream":"workflow-w",)"
+      R"("stream_version":2,"type":"workflow.updated"})";
+  EXPECT_EQ(e.hash, Sha256Hex(expected_bytes));
+  // The line carries the marker and decodes back to an event that verifies.
+  const std::string line = EncodeEvent(e);
+  EXPECT_NE(line.find(R"(,"prev_hash":"ab12","chain":2,"hash":")"), std::string::npos) << line;
+  auto back = DecodeEvent(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->chain, kChainJcs);
+  EXPECT_EQ(ComputeHash(back->prev_hash, *back), e.hash);
+  EXPECT_EQ(EncodeEvent(*back), line);
+}
+
+TEST(ChainTest, UnknownChainFormatDoesNotDecode) {
+  Event e = JcsEvent("");
+  std::string line = EncodeEvent(e);
+  line.replace(line.find("\"chain\":2"), 9, "\"chain\":3");
+  EXPECT_FALSE(DecodeEvent(line).ok());
+}
+
+TEST(ChainTest, OldEventsThenJcsEventsVerify) {
+  std::vector<Event> log = BuildLog({"a", "b", "a"});  // chain 1
+  std::map<std::string, std::string> heads = {{"a", log[2].hash}, {"b", log[1].hash}};
+  for (Position p = 4; p <= 6; ++p) {
+    Event e = JcsEvent(heads[p % 2 ? "b" : "a"]);
+    e.position = p;
+    e.org = p % 2 ? "b" : "a";
+    e.hash = ComputeHash(e.prev_hash, e);
+    heads[e.org] = e.hash;
+    log.push_back(e);
+  }
+  // Through their stored lines, as the store and an export give them back.
+  ChainVerifier verifier;
+  for (const Event& e : log) {
+    auto back = DecodeEvent(EncodeEvent(e));
+    ASSERT_TRUE(back.ok());
+    ASSERT_TRUE(verifier.Feed(*back).ok()) << e.position;
+  }
+  EXPECT_EQ(verifier.checked(), 6u);
+
+  // One changed byte of a chain-2 event's data is caught, and so is dropping its marker.
+  for (int variant = 0; variant < 2; ++variant) {
+    std::vector<Event> bad = log;
+    if (variant == 0) bad[4].data = R"({"2":1.0,"10":[100.0,1e-7],"s":"a\n\u001E"})";
+    if (variant == 1) bad[4].chain = kChainV1;
+    ChainVerifier v;
+    Status last;
+    for (const Event& e : bad) {
+      last = v.Feed(e);
+      if (!last.ok()) break;
+    }
+    EXPECT_EQ(last.message(), "chain broken at position 5: hash does not match the event's contents")
+        << variant;
+  }
+}
+
 TEST(ChainTest, VerifierAcceptsInterleavedOrgChains) {
   std::vector<Event> log = BuildLog({"a", "b", "a", "a", "b", "c", "a"});
   ChainVerifier verifier;
