@@ -24,6 +24,14 @@ StatusOr<json::Document> ParseObjectBody(const ApiRequest& request) {
   if (request.body().empty()) {
     return InvalidArgument("The request body must be a JSON object").WithReason("invalid_body");
   }
+  // I-JSON (RFC 7493): what a JavaScript client reads back must be what was stored and
+  // hashed.
+  if (auto pointer = json::FindNonInteroperableNumber(request.body())) {
+    return InvalidArgument("The number at " + *pointer +
+                           " is out of range: integers must be within +-(2^53-1) and "
+                           "numbers within a double's range (RFC 7493)")
+        .WithReason("number_out_of_range");
+  }
   auto doc = json::Parse(request.body());
   if (!doc.ok()) return doc.status();
   if (!doc->IsObject()) {

@@ -1,11 +1,15 @@
 #include "core/json.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -81,6 +85,89 @@ StatusOr<Document> Parse(std::string_view text) {
         .WithReason("malformed_json");
   }
   return doc;
+}
+
+namespace {
+
+// Tracks the JSON Pointer of the current value and checks every number's text.
+class NumberChecker : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, NumberChecker> {
+ public:
+  struct Level {
+    bool object;
+    size_t index;       // array: index of the next element
+    std::string key;    // object: name of the current member
+  };
+
+  bool Default() { return Next(), true; }
+  bool Key(const char* s, rapidjson::SizeType len, bool) {
+    levels_.back().key.assign(s, len);
+    return true;
+  }
+  bool StartObject() { Next(); levels_.push_back({true, 0, {}}); return true; }
+  bool EndObject(rapidjson::SizeType) { levels_.pop_back(); return true; }
+  bool StartArray() { Next(); levels_.push_back({false, 0, {}}); return true; }
+  bool EndArray(rapidjson::SizeType) { levels_.pop_back(); return true; }
+  bool RawNumber(const char* s, rapidjson::SizeType len, bool) {
+    Next();
+    std::string_view text(s, len);
+    if (OutOfRange(text)) {
+      found_ = Pointer();
+      return false;
+    }
+    return true;
+  }
+  const std::optional<std::string>& found() const { return found_; }
+  // The reader stopped at a number it cannot hold in a double (its exponent overflows
+  // before RawNumber is called): that number is the next value.
+  void TooBig() {
+    Next();
+    found_ = Pointer();
+  }
+
+ private:
+  static bool OutOfRange(std::string_view text) {
+    if (text.find_first_of(".eE") == std::string_view::npos) {
+      std::string_view digits = text.front() == '-' ? text.substr(1) : text;
+      constexpr std::string_view kMax = "9007199254740991";  // 2^53 - 1
+      return digits.size() > kMax.size() || (digits.size() == kMax.size() && digits > kMax);
+    }
+    return std::isinf(std::strtod(std::string(text).c_str(), nullptr));
+  }
+  // Counts the value about to start as the next element of an enclosing array.
+  void Next() {
+    if (!levels_.empty() && !levels_.back().object) ++levels_.back().index;
+  }
+  std::string Pointer() const {
+    std::string out;
+    for (const Level& l : levels_) {
+      out.push_back('/');
+      if (!l.object) {
+        out += std::to_string(l.index - 1);
+        continue;
+      }
+      for (char c : l.key) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+  std::vector<Level> levels_;
+  std::optional<std::string> found_;
+};
+
+}  // namespace
+
+std::optional<std::string> FindNonInteroperableNumber(std::string_view text) {
+  NumberChecker checker;
+  rapidjson::Reader reader;
+  rapidjson::MemoryStream stream(text.data(), text.size());
+  reader.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag>(stream,
+                                                                                      checker);
+  if (reader.GetParseErrorCode() == rapidjson::kParseErrorNumberTooBig) checker.TooBig();
+  return checker.found();
 }
 
 std::string Serialize(const Value& value) {

@@ -54,6 +54,12 @@ struct DuplicateKey {
 };
 std::optional<DuplicateKey> FindDuplicateKey(const Value& value);
 
+// The JSON Pointer of the first number in the JSON text `text` that I-JSON (RFC 7493)
+// rules out: an integer literal beyond +-(2^53-1), or a number whose magnitude overflows
+// a double (1e400). nullopt when there is none, or when `text` is not JSON (Parse says
+// why). One SAX pass, numbers read as text.
+std::optional<std::string> FindNonInteroperableNumber(std::string_view text);
+
 // Typed member lookups; nullopt when absent or of another type.
 const Value* Find(const Value& object, std::string_view key);
 std::optional<std::string> GetString(const Value& object, std::string_view key);

@@ -122,6 +122,24 @@ TEST_F(WorkflowsHttpTest, InvalidDefinitionIs400WithValidationDetails) {
   EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows")), "total"), 0);
 }
 
+TEST_F(WorkflowsHttpTest, NumbersJavaScriptCannotReadExactlyAre400AndStoreNothing) {
+  for (const std::string n : {"9007199254740993", "-9007199254740993", "1e400"}) {
+    std::string body = R"({"definition":{"name":"x","steps":[{"id":"a","type":"webhook",)"
+                       R"("config":{"url":"u","n":)" + n + "}}]}}";
+    auto r = client_->Post("/api/workflows", body);
+    EXPECT_EQ(r.status, 400) << n;
+    EXPECT_EQ(ErrorCode(r), "number_out_of_range") << n;
+    EXPECT_NE(r.body.find("/definition/steps/0/config/n"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows")), "total"), 0);
+  // 2^53-1, 1.0 and 1e2 are fine, and kept as written.
+  std::string ok = R"({"definition":{"name":"x","steps":[{"id":"a","type":"webhook",)"
+                   R"("config":{"url":"u","n":9007199254740991,"f":1.0,"e":1e2}}]}})";
+  auto r = client_->Post("/api/workflows", ok);
+  EXPECT_EQ(r.status, 201) << r.body;
+  EXPECT_NE(r.body.find(R"("n":9007199254740991,"f":1.0,"e":100.0)"), std::string::npos) << r.body;
+}
+
 TEST_F(WorkflowsHttpTest, ValidateReportsCyclesWithoutStoring) {
   std::string body = R"({"definition":{"name":"x","steps":[)"
                      R"({"id":"step_a","type":"agent_task","depends_on":["step_b"]},)"

@@ -118,5 +118,15 @@ TEST(JsonTest, FindDuplicateKeyInLargeObjectsReportsTheFirstRepeatInDocumentOrde
   EXPECT_FALSE(FindDuplicateKey(*unique));
 }
 
+TEST(JsonTest, FindsNumbersThatIJsonRulesOut) {
+  EXPECT_EQ(FindNonInteroperableNumber(R"({"a":[1,{"b/~":9007199254740992}]})"), "/a/1/b~1~0");
+  EXPECT_EQ(FindNonInteroperableNumber(R"({"a":-9007199254740992})"), "/a");
+  EXPECT_EQ(FindNonInteroperableNumber(R"({"x":[0,1,-1e400]})"), "/x/2");
+  EXPECT_EQ(FindNonInteroperableNumber(R"({"x":123456789012345678901234})"), "/x");
+  EXPECT_FALSE(FindNonInteroperableNumber(
+      R"({"a":9007199254740991,"b":-9007199254740991,"c":1.0,"d":1e2,"e":1e308,"f":5e-324})"));
+  EXPECT_FALSE(FindNonInteroperableNumber(R"({"a":)"));  // not JSON: Parse reports it
+}
+
 }  // namespace
 }  // namespace ledgerflow::json
