@@ -170,7 +170,16 @@ constexpr const char* kDescription =
     "Errors always answer the `Error` envelope with a stable `code`. Lists page with "
     "`limit` and `offset` (and a `total`); the audit log pages with a cursor: pass a "
     "page's `next_after` as `?after=` until it is null. Writes to a workflow take "
-    "`If-Match: \"<version>\"` (its ETag) for optimistic concurrency.";
+    "`If-Match: \"<version>\"` (its ETag) for optimistic concurrency.\n\n"
+    "Each organisation's events form a hash chain: `prev_hash` is the `hash` of the "
+    "organisation's previous event (\"\" for its first), and `hash` is the lowercase hex "
+    "SHA-256 of the UTF-8 bytes of `prev_hash` followed by, for events with `\"chain\": 2` "
+    "(every event written now), the RFC 8785 (JCS) canonical form of the event's JSON "
+    "object as the audit API shows it, without its `hash` member; for events without "
+    "`chain` (written by earlier versions), the event's NDJSON export line without its "
+    "`,\"hash\":\"...\"` member, byte for byte. Request bodies refuse numbers outside "
+    "I-JSON (RFC 7493): integers beyond +-(2^53-1) and numbers beyond a double's range "
+    "are 400 `number_out_of_range`.";
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The README's tour, driven through the generated client against a running server:
 // LEDGERFLOW_URL and LEDGERFLOW_API_KEY (an owner key) name it. Exits 1 on the first
 // answer that is not what the tour expects.
-import { createLedgerflowClient, type Schemas } from "./client.js";
+import { createLedgerflowClient, readAuditLog, type Schemas } from "./client.js";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -125,17 +125,7 @@ async function main(): Promise<void> {
   check(keys.data?.keys.some((k) => k.id === key.data.key.id && !k.revoked) === true, "keys list");
 
   // Audit paging to the end with the cursor.
-  const paged: Schemas["AuditEvent"][] = [];
-  let after = 0;
-  for (;;) {
-    const events = await viewer.GET("/api/audit/events", { params: { query: { after, limit: 3 } } });
-    // The operation answers a page (JSON) or the export (NDJSON): this is the page.
-    const body = events.data;
-    check(body !== undefined && "events" in body, "audit page answers");
-    paged.push(...body.events);
-    if (body.next_after === null) break;
-    after = body.next_after;
-  }
+  const paged = await readAuditLog(viewer, 3);
   check(paged.some((e) => e.type === "workflow.created" && e.stream === `workflow-${id}`),
         "the audit log holds the create");
 
