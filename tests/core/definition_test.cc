@@ -7,17 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/core/parse_or_die.h"
+
 namespace ledgerflow::core {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-json::Document ParseOrDie(const std::string& text) {
-  auto doc = json::Parse(text);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString() << "\n" << text;
-  return doc.ok() ? std::move(doc).value() : json::Document();
-}
 
 std::vector<std::string> Validate(const std::string& text, ValidationOptions options = {}) {
   return ValidateDefinition(ParseOrDie(text), options);
