@@ -64,7 +64,9 @@ struct ValidationOptions {
 //   Cycle detected: step_a → step_b → step_a      (each arrow reads "depends on")
 // Any non-empty step type is accepted (external workers run unknown ones); the
 // built-in types http_request, webhook, script, condition, loop and wait also get
-// their config checked. Linear in the size of the definition; no recursion on the
+// their config checked: a condition's expression must parse (core/expression.h), and
+// the steps it names, like those named by {{steps.<id>...}} placeholders in any step's
+// config (core/templating.h), must exist. Linear in the size of the definition; no recursion on the
 // dependency graph, so a 1,000-step chain is fine.
 std::vector<std::string> ValidateDefinition(const json::Value& definition,
                                             const ValidationOptions& options = {});

@@ -214,8 +214,9 @@ class Validator {
     const Value* config = ConfigValue(step, staged_, &config_key);
     if (config && !config->IsObject()) {
       TypeError(slot.label, config_key, "an object", *config);
-    } else if (IsBuiltinStepType(type)) {
-      rules_.CheckConfig(slot.label, type, config, config_key, 0);
+    } else {
+      if (IsBuiltinStepType(type)) rules_.CheckConfig(slot.label, type, config, config_key, 0);
+      if (config) rules_.CheckTemplateRefs(slot.label, *config, config_key);
     }
     if (const Value* deps = json::Find(step, "depends_on")) CheckDependsOn(slot, index, *deps);
     if (const Value* retry = json::Find(step, "retry")) rules_.CheckRetry(slot.label, *retry);

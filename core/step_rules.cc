@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
+
+#include "core/expression.h"
+#include "core/templating.h"
 
 namespace ledgerflow::core::internal {
 namespace {
@@ -11,6 +15,22 @@ constexpr std::array<std::string_view, 7> kHttpMethods = {"GET",    "POST", "PUT
 // Loops may hold loops; a bound keeps the config walk from recursing on hostile input.
 constexpr int kMaxLoopNesting = 4;
 constexpr int kMaxRetryAttempts = 100;
+
+// A JSON Pointer below a config as the dotted path the messages use:
+// ("config", "/headers/X-Id") -> "config.headers.X-Id".
+std::string DottedPath(const std::string& prefix, std::string_view pointer) {
+  std::string out = prefix;
+  for (size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '/') {
+      out += '.';
+    } else if (pointer[i] == '~' && i + 1 < pointer.size()) {
+      out += pointer[++i] == '1' ? '/' : '~';
+    } else {
+      out += pointer[i];
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -108,7 +128,7 @@ void StepRules::CheckConfig(const std::string& label, std::string_view type,
       PositiveNumber(label, prefix + ".timeout_seconds", *t);
     }
   } else if (type == "condition") {
-    RequireString(label, config, prefix, "expression");
+    CheckExpression(label, config, prefix);
     for (const char* branch : {"if_true", "if_false"}) {
       const json::Value* targets = field(branch);
       if (!targets) continue;
@@ -162,6 +182,38 @@ void StepRules::CheckConfig(const std::string& label, std::string_view type,
     } else {
       errors_.Add(label + " needs " + Quote(prefix + ".seconds") + " or " +
                   Quote(prefix + ".until"));
+    }
+  }
+}
+
+void StepRules::CheckExpression(const std::string& label, const json::Value* config,
+                                const std::string& prefix) {
+  RequireString(label, config, prefix, "expression");
+  const json::Value* text = config ? json::Find(*config, "expression") : nullptr;
+  if (!text || !text->IsString() || text->GetStringLength() == 0) return;
+  const std::string field = Quote(prefix + ".expression");
+  StatusOr<Expression> expression = ParseExpression(Str(*text));
+  if (!expression.ok()) {
+    errors_.Add(label + ": " + field + " does not parse: " + expression.status().message());
+    return;
+  }
+  for (const std::string& id : expression->referenced_steps()) {
+    if (!step_exists_(id)) {
+      errors_.Add(label + ": " + field + " names step " + Quote(id) + " which doesn't exist");
+    }
+  }
+}
+
+void StepRules::CheckTemplateRefs(const std::string& label, const json::Value& config,
+                                  const std::string& prefix) {
+  std::vector<TemplateStepRef> refs;
+  // Only the step ids matter here: a malformed placeholder fails the step when it runs.
+  Status malformed = CollectTemplateStepRefs(config, &refs);
+  static_cast<void>(malformed);
+  for (const TemplateStepRef& ref : refs) {
+    if (!step_exists_(ref.step_id)) {
+      errors_.Add(label + ": " + Quote(DottedPath(prefix, ref.pointer)) + " names step " +
+                  Quote(ref.step_id) + " which doesn't exist");
     }
   }
 }

@@ -1,6 +1,7 @@
 // The rules for a step's own fields, beside the structure and the dependency graph that
 // the validator checks: its type name, the config of the built-in types (recursively
-// through loops), retry and timeouts. Messages go to the validator's ErrorList.
+// through loops, condition expressions included), the steps that config templates
+// name, retry and timeouts. Messages go to the validator's ErrorList.
 // Internal to core/.
 #pragma once
 
@@ -30,6 +31,11 @@ class StepRules {
   // loops around it.
   void CheckConfig(const std::string& label, std::string_view type, const json::Value* config,
                    const std::string& prefix, int depth);
+  // Any step's config (an object): each `{{steps.<id>...}}` placeholder must name a
+  // defined step. Malformed placeholders are left to the renderer, which reports them
+  // when the step runs.
+  void CheckTemplateRefs(const std::string& label, const json::Value& config,
+                         const std::string& prefix);
   void CheckRetry(const std::string& label, const json::Value& retry);
   void PositiveNumber(const std::string& label, const std::string& field, const json::Value& v);
 
@@ -37,6 +43,9 @@ class StepRules {
   // Requires `field` of a built-in step's config to be a non-empty string.
   void RequireString(const std::string& label, const json::Value* config, const std::string& prefix,
                      const char* field);
+  // A condition's expression must parse and name only defined steps.
+  void CheckExpression(const std::string& label, const json::Value* config,
+                       const std::string& prefix);
   // The step a loop runs per item: {"type", "config"?}.
   void CheckInnerStep(const std::string& label, const json::Value& inner, const std::string& path,
                       int depth);

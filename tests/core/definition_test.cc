@@ -7,17 +7,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/core/parse_or_die.h"
+
 namespace ledgerflow::core {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-json::Document ParseOrDie(const std::string& text) {
-  auto doc = json::Parse(text);
-  EXPECT_TRUE(doc.ok()) << doc.status().ToString() << "\n" << text;
-  return doc.ok() ? std::move(doc).value() : json::Document();
-}
 
 std::vector<std::string> Validate(const std::string& text, ValidationOptions options = {}) {
   return ValidateDefinition(ParseOrDie(text), options);
@@ -349,6 +345,51 @@ TEST(DefinitionTest, ConditionNeedsExpressionAndExistingBranchSteps) {
               ElementsAre("Step 'c' is missing 'config.expression'",
                           "Step 'c': 'config.if_true' names 'ghost' which doesn't exist",
                           "Step 'c': 'config.if_false' must be an array of step ids, got string"));
+}
+
+TEST(DefinitionTest, ConditionExpressionMustParse) {
+  EXPECT_THAT(Validate(Steps(R"({"id": "check", "type": "condition",
+                                 "config": {"expression": "input.a == "}},
+                                {"id": "other", "type": "condition",
+                                 "config": {"expression": "status == 'ok'"}})")),
+              ElementsAre("Step 'check': 'config.expression' does not parse: expected an "
+                          "operand at position 11",
+                          "Step 'other': 'config.expression' does not parse: unknown name "
+                          "'status' at position 0: paths start with input. or steps."));
+}
+
+TEST(DefinitionTest, ConditionExpressionMustNameExistingSteps) {
+  EXPECT_THAT(
+      Validate(Steps(R"({"id": "check", "type": "condition",
+                         "config": {"expression":
+                           "steps.nope.output.x == 1 && steps.check.status || steps.nope.status"}},
+                        {"id": "l", "type": "loop", "config": {"items": [1], "step":
+                          {"type": "condition", "config": {"expression": "steps.ghost.status"}}}})")),
+      ElementsAre("Step 'check': 'config.expression' names step 'nope' which doesn't exist",
+                  "Step 'l': 'config.step.config.expression' names step 'ghost' which doesn't "
+                  "exist"));
+}
+
+TEST(DefinitionTest, TemplatesMustNameExistingSteps) {
+  EXPECT_THAT(
+      Validate(Steps(R"({"id": "n", "type": "webhook",
+                         "config": {"url": "https://h/{{steps.ghost.output.id}}",
+                                    "headers": {"X-Run": "{{steps.n.status}}"}}},
+                        {"id": "t", "type": "agent_task",
+                         "config": {"prompt": ["{{input.x}}", "{{ steps.missing.output }}"]}})")),
+      ElementsAre("Step 'n': 'config.url' names step 'ghost' which doesn't exist",
+                  "Step 't': 'config.prompt.1' names step 'missing' which doesn't exist"));
+  EXPECT_THAT(Validate(R"({"name": "p", "stages": [{"name": "S", "order": 1, "steps": [
+                            {"name": "hit", "type": "Call",
+                             "configuration": {"to": "{{steps.away.output}}"}}]}]})"),
+              ElementsAre("Step 'hit': 'configuration.to' names step 'away' which doesn't exist"));
+}
+
+TEST(DefinitionTest, MalformedTemplatesAreLeftToTheRun) {
+  // Rendering reports these when the step runs; validation only checks step names.
+  EXPECT_THAT(Validate(Steps(R"({"id": "n", "type": "webhook",
+                                 "config": {"url": "https://h/{{foo}}/{{steps.n.status"}})")),
+              IsEmpty());
 }
 
 TEST(DefinitionTest, LoopNeedsItemsAndAStep) {
