@@ -149,6 +149,8 @@ json::Value Tags(json::Allocator& a) {
                     "new version and an event."},
       {"Versions", "The version history of a workflow: each version, diffs between any two, "
                    "and rollback."},
+      {"Runs", "Runs of workflows: dispatch (idempotent), each run with its steps, and "
+               "search."},
       {"Keys", "API keys of the organisation and their roles."},
       {"Audit", "The organisation's event log with its hash chain: pages, export, "
                 "verification and the live feed."},

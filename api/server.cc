@@ -9,6 +9,7 @@
 #include "api/key_routes.h"
 #include "api/metrics_routes.h"
 #include "api/openapi.h"
+#include "api/run_routes.h"
 #include "api/workflow_routes.h"
 
 namespace ledgerflow::api {
@@ -38,6 +39,7 @@ size_t RaiseDescriptorLimit() {
 std::shared_ptr<Router> BuildRouter(service::Ledger& ledger, StreamWorkers& streams) {
   auto router = std::make_shared<Router>();
   AddWorkflowRoutes(*router, ledger.workflows());
+  AddRunRoutes(*router, ledger.runs());
   AddKeyRoutes(*router, ledger.keys());
   AddAuditRoutes(*router, ledger.audit(), ledger.keys(), streams);
   AddMetricsRoutes(*router, ledger);

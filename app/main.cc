@@ -14,6 +14,7 @@
 #include "core/time_format.h"
 #include "api/server.h"
 #include "app/cli.h"
+#include "engine/engine.h"
 #include "events/chain.h"
 #include "events/codec.h"
 #include "service/ledger.h"
@@ -95,6 +96,9 @@ int Serve(int argc, char** argv) {
       {"max-header-bytes", "LEDGERFLOW_MAX_HEADER_BYTES", "65536",
        "largest header block (431 beyond)"},
       {"allow-scripts", "LEDGERFLOW_ALLOW_SCRIPTS", "", "accept script steps", true},
+      {"max-concurrent-runs", "WORKFLOW_MAX_CONCURRENT_RUNS", "10",
+       "runs of one workflow executing at once, unless its definition sets "
+       "max_concurrent_runs (the rest wait as pending, in dispatch order)"},
       {"shutdown-grace-seconds", "LEDGERFLOW_SHUTDOWN_GRACE_SECONDS", "10",
        "on SIGTERM or SIGINT, how long to answer requests already received (a second "
        "signal stops at once)"},
@@ -130,6 +134,8 @@ int Serve(int argc, char** argv) {
   options.max_body_bytes = static_cast<size_t>(*max_body);
   auto grace = IntFlag(flags, "shutdown-grace-seconds", 0, 3600);
   if (!grace) return UsageError("--shutdown-grace-seconds takes a number from 0 to 3600");
+  auto max_runs = IntFlag(flags, "max-concurrent-runs", 1, 1000);
+  if (!max_runs) return UsageError("--max-concurrent-runs takes a number from 1 to 1000");
   auto log_format = api::log::ParseFormat(flags.Get("log-format"));
   if (!log_format) return UsageError("--log-format takes text or json");
   auto log_level = api::log::ParseLevel(flags.Get("log-level"));
@@ -146,6 +152,12 @@ int Serve(int argc, char** argv) {
 
   auto ledger = OpenLedger(flags, flags.Has("allow-scripts"));
   if (!ledger.ok()) return Fail(ledger.status().message());
+  engine::EngineOptions engine_options;
+  engine_options.default_max_concurrent_runs = static_cast<int>(*max_runs);
+  engine_options.allow_scripts = flags.Has("allow-scripts");
+  engine::Engine engine((*ledger)->store(), (*ledger)->runner(), (*ledger)->workflow_view(),
+                        (*ledger)->run_view(), (*ledger)->runs(), engine_options);
+  if (Status s = engine.Start(); !s.ok()) return Fail(s.ToString());
   api::Server server(**ledger, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 
@@ -195,6 +207,7 @@ int Serve(int argc, char** argv) {
                 static_cast<long long>(unanswered));
   }
   server.Stop();
+  engine.Stop();
   std::fflush(stdout);
   return unanswered > 0 ? 1 : 0;
 }

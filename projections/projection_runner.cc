@@ -141,8 +141,16 @@ Status ProjectionRunner::Start(const std::function<void(events::Position)>& prog
       return;
     }
     behind_ = false;
+    if (events.empty()) return;
+    std::lock_guard<std::mutex> lock(observers_mu_);
+    for (const CommitObserver& observer : observers_) observer(events);
   });
   return Status::Ok();
+}
+
+void ProjectionRunner::Observe(CommitObserver observer) {
+  std::lock_guard<std::mutex> lock(observers_mu_);
+  observers_.push_back(std::move(observer));
 }
 
 Status ProjectionRunner::Rebuild(const std::function<void(events::Position)>& progress) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/status.h"
@@ -29,6 +30,12 @@ class ProjectionRunner {
   // The store must have no concurrent writers.
   Status Rebuild(const std::function<void(events::Position)>& progress = nullptr);
 
+  // `observer` is called on the store's writer thread with every group's committed
+  // events once the projections have applied them (so what it reads is up to date).
+  // Thread-safe; observers are never removed.
+  using CommitObserver = std::function<void(std::span<const events::Event>)>;
+  void Observe(CommitObserver observer);
+
   // The last position applied by projection `name` (0 if none).
   StatusOr<events::Position> Checkpoint(std::string_view name);
   // The projections' names, in the order they apply events.
@@ -48,6 +55,8 @@ class ProjectionRunner {
   // The read models miss events of the log: their last write failed, or a projection
   // threw (writer thread only).
   bool behind_ = false;
+  std::mutex observers_mu_;
+  std::vector<CommitObserver> observers_;
 };
 
 }  // namespace ledgerflow::projections

@@ -25,6 +25,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->runner_->Add(ledger->key_view_.get());
   ledger->audit_index_ = std::make_unique<projections::AuditProjection>(kv);
   ledger->runner_->Add(ledger->audit_index_.get());
+  ledger->run_view_ = std::make_unique<projections::RunProjection>(kv);
+  ledger->runner_->Add(ledger->run_view_.get());
   LF_RETURN_IF_ERROR(ledger->runner_->Start(progress));
 
   core::ValidationOptions validation;
@@ -34,6 +36,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->key_service_ = std::make_unique<KeyService>(ledger->store(), *ledger->key_view_);
   ledger->audit_service_ = std::make_unique<AuditService>(ledger->store(), *ledger->audit_index_,
                                                           *ledger->runner_);
+  ledger->run_service_ = std::make_unique<RunService>(ledger->store(), *ledger->workflow_view_,
+                                                      *ledger->run_view_);
   return ledger;
 }
 

@@ -12,9 +12,11 @@
 #include "projections/audit_projection.h"
 #include "projections/key_projection.h"
 #include "projections/projection_runner.h"
+#include "projections/run_projection.h"
 #include "projections/workflow_projection.h"
 #include "service/audit_service.h"
 #include "service/key_service.h"
+#include "service/run_service.h"
 #include "service/workflow_service.h"
 
 namespace ledgerflow::service {
@@ -43,9 +45,11 @@ class Ledger {
   const events::RocksStorage& storage() const { return *storage_; }
   const projections::WorkflowProjection& workflow_view() const { return *workflow_view_; }
   const projections::KeyProjection& key_view() const { return *key_view_; }
+  const projections::RunProjection& run_view() const { return *run_view_; }
   WorkflowService& workflows() { return *workflow_service_; }
   KeyService& keys() { return *key_service_; }
   AuditService& audit() { return *audit_service_; }
+  RunService& runs() { return *run_service_; }
 
  private:
   Ledger() = default;
@@ -54,10 +58,12 @@ class Ledger {
   std::unique_ptr<projections::WorkflowProjection> workflow_view_;
   std::unique_ptr<projections::KeyProjection> key_view_;
   std::unique_ptr<projections::AuditProjection> audit_index_;
+  std::unique_ptr<projections::RunProjection> run_view_;
   std::unique_ptr<projections::ProjectionRunner> runner_;
   std::unique_ptr<WorkflowService> workflow_service_;
   std::unique_ptr<KeyService> key_service_;
   std::unique_ptr<AuditService> audit_service_;
+  std::unique_ptr<RunService> run_service_;
 };
 
 }  // namespace ledgerflow::service

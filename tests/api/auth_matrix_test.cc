@@ -35,6 +35,7 @@ const char* Name(Caller c) {
 struct Fixture {
   std::string workflow_id;
   std::string key_id;
+  std::string run_id;
 };
 
 struct Row {
@@ -79,6 +80,15 @@ std::vector<Row> Rows() {
       {"GET", "/api/workflows/:id/diff", wf("/diff?v1=1&v2=1"), "", Role::kViewer, 200, true},
       {"POST", "/api/workflows/:id/rollback", wf("/rollback"), R"({"version":1})", Role::kEditor,
        200, true},
+      {"POST", "/api/workflows/:id/runs", wf("/runs"), R"({"reason":"m"})", Role::kEditor, 202,
+       true},
+      {"POST", "/api/workflows/:id/run", wf("/run"), "", Role::kEditor, 202, true},
+      {"GET", "/api/workflows/:id/runs", wf("/runs"), "", Role::kViewer, 200, true},
+      {"GET", "/api/workflows/runs", fixed("/api/workflows/runs?status=running"), "", Role::kViewer,
+       200, false},
+      {"GET", "/api/workflows/runs/:run_id",
+       [](const Fixture& f) { return "/api/workflows/runs/" + f.run_id; }, "", Role::kViewer, 200,
+       true},
       {"POST", "/api/keys", fixed("/api/keys"), R"({"name":"k","role":"viewer"})", Role::kAdmin,
        201, false},
       {"GET", "/api/keys", fixed("/api/keys"), "", Role::kAdmin, 200, false},
@@ -132,6 +142,8 @@ class AuthMatrixTest : public ::testing::Test {
     f.workflow_id = (*json::Parse(wf.body))["id"].GetString();
     auto key = owner_->Post("/api/keys", R"({"name":"victim","role":"viewer"})");
     f.key_id = (*json::Parse(key.body))["key"]["id"].GetString();
+    auto run = owner_->Post("/api/workflows/" + f.workflow_id + "/runs", "{}");
+    f.run_id = (*json::Parse(run.body))["run_id"].GetString();
     return f;
   }
 

@@ -34,6 +34,10 @@ void TestServer::Start() {
   auto ledger = service::Ledger::Open(options_);
   if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
   ledger_ = std::move(*ledger);
+  engine_ = std::make_unique<engine::Engine>(ledger_->store(), ledger_->runner(),
+                                             ledger_->workflow_view(), ledger_->run_view(),
+                                             ledger_->runs(), engine_options_);
+  if (Status s = engine_->Start(); !s.ok()) throw std::runtime_error(s.ToString());
   server_ = std::make_unique<api::Server>(*ledger_, server_options_);
   Status s = server_->Start();
   if (!s.ok()) throw std::runtime_error(s.ToString());
@@ -43,6 +47,7 @@ void TestServer::Start() {
 void TestServer::Stop() {
   if (server_) server_->Stop();
   server_.reset();
+  engine_.reset();
   ledger_.reset();
 }
 

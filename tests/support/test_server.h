@@ -1,5 +1,6 @@
 // The real server for HTTP tests: a Ledger over a fresh RocksDB directory in a temp
-// dir, served on 127.0.0.1 at an ephemeral port, with an owner key of org "acme".
+// dir, its run engine, served on 127.0.0.1 at an ephemeral port, with an owner key of
+// org "acme".
 // Restart() stops and reopens the same directory.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "api/server.h"
+#include "engine/engine.h"
 #include "service/ledger.h"
 #include "tests/support/http_client.h"
 
@@ -42,8 +44,9 @@ class TestServer {
   // A key of `role` in `org` (created through the service, not HTTP).
   std::string CreateKey(const std::string& org, core::Role role);
 
-  // The ledger's options; a change applies from the next Start().
+  // The ledger's and the engine's options; a change applies from the next Start().
   service::LedgerOptions& ledger_options() { return options_; }
+  engine::EngineOptions& engine_options() { return engine_options_; }
   const std::string& owner_token() const { return owner_token_; }
   service::Ledger& ledger() { return *ledger_; }
   const std::filesystem::path& data_dir() const { return dir_.path(); }
@@ -52,7 +55,9 @@ class TestServer {
   TempDir dir_;
   service::LedgerOptions options_;
   api::ServerOptions server_options_;
+  engine::EngineOptions engine_options_;
   std::unique_ptr<service::Ledger> ledger_;
+  std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<api::Server> server_;
   std::string owner_token_;
 };
