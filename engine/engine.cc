@@ -5,6 +5,7 @@
 
 #include "core/templating.h"
 #include "core/time_format.h"
+#include "engine/engine_metrics.h"
 #include "engine/step_execution.h"
 
 namespace ledgerflow::engine {
@@ -35,6 +36,7 @@ struct Engine::Inbox {
   std::deque<events::Event> committed;
   std::deque<std::pair<std::string, StatusOr<events::AppendResult>>> appended;
   HttpCalls* waker = nullptr;  // null once the engine stopped
+  events::Position seen = 0;   // the last position of the groups observed
 
   void Wake() {
     if (waker != nullptr) waker->Wakeup();
@@ -54,6 +56,8 @@ struct Engine::ActiveRun {
   std::map<std::string, uint64_t> calls;  // step id -> HTTP call in flight
   std::vector<StepResult> results;        // finished attempts not yet recorded
   std::vector<core::PendingEvent> pending;  // decided in this Advance
+  // Counted once the append in flight commits (a refused append counts nothing).
+  std::vector<std::function<void()>> on_commit;
   int64_t not_before_ms = 0;                // after a failed append: back off
 };
 
@@ -77,6 +81,7 @@ Status Engine::Start() {
     if (!inbox) return;
     std::lock_guard<std::mutex> lock(inbox->mu);
     bool any = false;
+    if (!events.empty()) inbox->seen = events.back().position;
     for (const events::Event& e : events) {
       if (core::RunIdOfStream(e.stream).empty()) continue;
       events::Event copy = e;
@@ -119,7 +124,21 @@ void Engine::Loop() {
     Drain();
     FireTimers(NowMs());
     AdvanceDirty();
+    PublishGauges();
   }
+}
+
+void Engine::PublishGauges() {
+  EngineMetrics& m = EngineMetrics::Get();
+  double running = 0, pending = 0;
+  for (const auto& [key, n] : running_) running += n;
+  for (const auto& [key, queue] : waiting_) pending += static_cast<double>(queue.size());
+  m.runs_running.Set(running);
+  m.runs_pending.Set(pending);
+  m.timers_armed.Set(static_cast<double>(timers_.size()));
+  m.http_in_flight.Set(static_cast<double>(http_->in_flight()));
+  const events::Position head = store_.HeadPosition();
+  m.lag_events.Set(head > processed_position_ ? static_cast<double>(head - processed_position_) : 0);
 }
 
 void Engine::Drain() {
@@ -129,6 +148,7 @@ void Engine::Drain() {
     std::lock_guard<std::mutex> lock(inbox_->mu);
     committed.swap(inbox_->committed);
     appended.swap(inbox_->appended);
+    processed_position_ = inbox_->seen;
   }
   for (const events::Event& e : committed) OnCommitted(e);
   for (const auto& [run_id, result] : appended) OnAppended(run_id, result);
@@ -196,6 +216,7 @@ void Engine::OnCommitted(const events::Event& e) {
     core::EvolveRun(state, e.type, *data,
                     core::EventMeta{e.position, e.stream_version, e.at_ms, e.actor}, e.org, run_id);
     Adopt(std::move(state), /*recovered=*/false);
+    EngineMetrics::Get().runs_dispatched.Add();
     return;
   }
   ActiveRun& run = *it->second;
@@ -229,6 +250,8 @@ void Engine::OnAppended(const std::string& run_id, const StatusOr<events::Append
   if (result.ok()) {
     run.committed_version = result->stream_version;
     run.last_position = result->last_position;
+    for (const auto& count : run.on_commit) count();
+    run.on_commit.clear();
     AfterCommit(run);
     if (core::IsTerminal(run.state.status)) {
       ReleaseSlot(run);
@@ -239,6 +262,7 @@ void Engine::OnAppended(const std::string& run_id, const StatusOr<events::Append
   } else {
     // Someone else wrote to the run (or the write failed): start again from the log.
     run.to_launch.clear();
+    run.on_commit.clear();
     if (result.status().code() != StatusCode::kConflict) {
       run.not_before_ms = NowMs() + 1000;
       Arm(run_id, run.not_before_ms);
@@ -388,7 +412,17 @@ void Engine::EndAttempt(ActiveRun& run, const StepResult& result, int64_t now_ms
   if (s == nullptr || s->status != StepStatus::kRunning || s->attempt != result.attempt) return;
   json::Document d = StepData(result.step_id, result.attempt);
   auto& a = d.GetAllocator();
+  const core::PlannedStep* planned = run.plan->Find(result.step_id);
+  std::string type(StepTypeLabel(planned->type));
+  auto count = [&run, type](const char* outcome, double seconds) {
+    run.on_commit.push_back([type, outcome, seconds] {
+      EngineMetrics& m = EngineMetrics::Get();
+      m.step_attempts.With({{"type", type}, {"outcome", outcome}}).Add();
+      if (seconds >= 0) m.step_seconds.With({{"type", type}}).Observe(seconds);
+    });
+  };
   if (result.ok) {
+    count("completed", static_cast<double>(now_ms - s->started_at_ms) / 1000.0);
     auto output = json::Parse(result.output.empty() ? "null" : result.output);
     json::Value value;
     if (output.ok()) value.CopyFrom(*output, a);
@@ -396,8 +430,8 @@ void Engine::EndAttempt(ActiveRun& run, const StepResult& result, int64_t now_ms
     return Emit(run, core::kStepCompleted, std::move(d), now_ms);
   }
   d.AddMember("error", json::String(result.error, a), a);
-  const core::PlannedStep* planned = run.plan->Find(result.step_id);
   core::RetryDecision retry = core::DecideRetry(planned->retry, result.attempt);
+  count(retry.retry ? "retrying" : "failed", -1);
   if (!retry.retry) return Emit(run, core::kStepFailed, std::move(d), now_ms);
   d.AddMember("retry_at", json::String(core::FormatRfc3339Millis(now_ms + retry.delay_ms), a), a);
   Emit(run, core::kStepRetrying, std::move(d), now_ms);
@@ -470,6 +504,8 @@ void Engine::Advance(ActiveRun& run) {
                                             plan.status().message(), d.GetAllocator()),
                   d.GetAllocator());
       Emit(run, core::kRunFailed, std::move(d), now);
+      run.on_commit.push_back(
+          [] { EngineMetrics::Get().runs_finished.With({{"status", "failed"}}).Add(); });
     } else {
       run.plan = *plan;
     }
@@ -491,7 +527,10 @@ void Engine::Advance(ActiveRun& run) {
       }
     }
     if (run.state.status == RunStatus::kPending) {
-      if (TakeSlot(run)) Emit(run, core::kRunStarted, json::Document(rapidjson::kObjectType), now);
+      if (TakeSlot(run)) {
+        Emit(run, core::kRunStarted, json::Document(rapidjson::kObjectType), now);
+        run.on_commit.push_back([] { EngineMetrics::Get().runs_started.Add(); });
+      }
     }
     // Decisions that follow from one another without waiting go out in one append.
     for (size_t round = 0; round <= run.plan->steps.size() + 1; ++round) {
@@ -513,6 +552,9 @@ void Engine::Advance(ActiveRun& run) {
         }
         Emit(run, d.status == RunStatus::kFailed ? core::kRunFailed : core::kRunCompleted,
              std::move(data), now);
+        run.on_commit.push_back([status = d.status] {
+          EngineMetrics::Get().runs_finished.With({{"status", core::RunStatusName(status)}}).Add();
+        });
         break;
       }
       // Another round only when a step ended at once (a condition, a wait already due).

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -74,6 +75,7 @@ class Engine {
   void OnAppended(const std::string& run_id, const StatusOr<events::AppendResult>& result);
   void FireTimers(int64_t now_ms);
   void AdvanceDirty();
+  void PublishGauges();
   void Advance(ActiveRun& run);
   // Records the start of the step's next attempt and, for the steps the engine
   // completes at once (conditions, waits already due), its end.
@@ -110,6 +112,7 @@ class Engine {
   std::unordered_map<std::string, int> running_;
   std::unordered_map<std::string, std::map<uint64_t, std::string>> waiting_;
   std::unordered_map<std::string, std::shared_ptr<const core::RunPlan>> plans_;
+  events::Position processed_position_ = 0;  // the log as far as the engine has seen it
 };
 
 }  // namespace ledgerflow::engine

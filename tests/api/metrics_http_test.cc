@@ -1,7 +1,9 @@
 // /metrics after real traffic, checked by Prometheus' own promtool, and /healthz/ready.
 #include <cstdio>
 #include <fstream>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -34,6 +36,23 @@ TEST_F(MetricsHttpTest, PromtoolAcceptsTheMetricsAfterTraffic) {
   EXPECT_EQ(client_->Get("/api/workflows/wf_absent").status, 404);
   HttpClient anonymous(server_->url());
   EXPECT_EQ(anonymous.Get("/api/workflows").status, 401);
+  // A run that completes (a condition) and one that fails (a wait with a bad `until`).
+  auto runnable = client_->Post("/api/workflows", R"({"definition": {"name": "measured-run", "steps": [
+      {"id": "c", "type": "condition", "config": {"expression": "true"}},
+      {"id": "w", "type": "wait", "depends_on": ["c"], "config": {"until": "{{input.when}}"}}]}})");
+  ASSERT_EQ(runnable.status, 201) << runnable.body;
+  std::string run_wf = Str(ParseJson(runnable), "id");
+  auto ok = ParseJson(client_->Post("/api/workflows/" + run_wf + "/runs",
+                                    R"({"input_data": {"when": "2020-01-01T00:00:00Z"}})"));
+  auto bad = ParseJson(client_->Post("/api/workflows/" + run_wf + "/runs",
+                                     R"({"input_data": {"when": "not a time"}})"));
+  for (const std::string& run_id : {Str(ok, "run_id"), Str(bad, "run_id")}) {
+    for (int i = 0; i < 500; ++i) {
+      std::string status = Str(ParseJson(client_->Get("/api/workflows/runs/" + run_id))["run"], "status");
+      if (status == "completed" || status == "failed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   auto r = anonymous.Get("/metrics");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
@@ -55,8 +74,22 @@ TEST_F(MetricsHttpTest, PromtoolAcceptsTheMetricsAfterTraffic) {
   EXPECT_TRUE(has("ledgerflow_event_store_head_position "));
   EXPECT_TRUE(has("ledgerflow_rocksdb_memtable_bytes "));
   EXPECT_TRUE(has("ledgerflow_http_open_connections "));
+  EXPECT_TRUE(has("ledgerflow_runs_dispatched_total "));
+  EXPECT_TRUE(has("ledgerflow_runs_started_total "));
+  EXPECT_TRUE(has(R"(ledgerflow_runs_finished_total{status="completed"})")) << text;
+  EXPECT_TRUE(has(R"(ledgerflow_runs_finished_total{status="failed"})"));
+  EXPECT_TRUE(has(R"(ledgerflow_step_attempts_total{type="condition",outcome="completed"})")) << text;
+  EXPECT_TRUE(has(R"(ledgerflow_step_attempts_total{type="wait",outcome="failed"})"));
+  EXPECT_TRUE(has("ledgerflow_step_duration_seconds_bucket{type=\"condition\",le=\"+Inf\"}"));
+  EXPECT_TRUE(has("ledgerflow_runs_running "));
+  EXPECT_TRUE(has("ledgerflow_runs_pending "));
+  EXPECT_TRUE(has("ledgerflow_engine_timers_armed "));
+  EXPECT_TRUE(has("ledgerflow_engine_http_steps_in_flight "));
+  EXPECT_TRUE(has("ledgerflow_engine_lag_events "));
   // No series is labelled with an id.
   EXPECT_FALSE(has(id)) << "a workflow id in a label";
+  EXPECT_FALSE(has(run_wf)) << "a workflow id in a label";
+  EXPECT_FALSE(has("run_0")) << "a run id in a label";
 }
 
 TEST_F(MetricsHttpTest, ReadyOnceTheReadModelsHaveCaughtUp) {
