@@ -187,6 +187,13 @@ void EvolveRun(RunState& state, std::string_view type, const json::Value& data,
       s->skip_reason = Str(data, "reason");
       s->completed_at_ms = meta.at_ms;
     }
+  } else if (type == kLoopIterationCompleted) {
+    StepRun* s = StepOf(state, data);
+    auto index = json::GetInt(data, "index");
+    if (s && index && *index == static_cast<int64_t>(s->iterations.size())) {
+      s->iterations.push_back(Compact(json::Find(data, "output")));
+      if (s->iterations.back().empty()) s->iterations.back() = "null";
+    }
   } else if (type == kRunCompleted) {
     state.status = RunStatus::kCompleted;
     state.completed_at_ms = meta.at_ms;
@@ -252,6 +259,12 @@ std::string EncodeRunState(const RunState& s) {
     w.Int64(step.wake_at_ms);
     w.Key("retry_at_ms");
     w.Int64(step.retry_at_ms);
+    if (!step.iterations.empty()) {
+      w.Key("iterations");
+      w.StartArray();
+      for (const std::string& it : step.iterations) w.RawValue(it.data(), it.size(), rapidjson::kObjectType);
+      w.EndArray();
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -300,6 +313,9 @@ StatusOr<RunState> DecodeRunState(std::string_view text) {
       step.completed_at_ms = i64(v, "completed_at_ms");
       step.wake_at_ms = i64(v, "wake_at_ms");
       step.retry_at_ms = i64(v, "retry_at_ms");
+      if (const json::Value* its = json::Find(v, "iterations"); its && its->IsArray()) {
+        for (const json::Value& it : its->GetArray()) step.iterations.push_back(json::Serialize(it));
+      }
       s.steps.push_back(std::move(step));
     }
   }

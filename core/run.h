@@ -23,6 +23,8 @@ inline constexpr std::string_view kStepCompleted = "run.step_completed";
 inline constexpr std::string_view kStepRetrying = "run.step_retrying";
 inline constexpr std::string_view kStepFailed = "run.step_failed";
 inline constexpr std::string_view kStepSkipped = "run.step_skipped";
+// One item of a loop step done: {step_id, attempt, index, output}.
+inline constexpr std::string_view kLoopIterationCompleted = "run.loop_iteration_completed";
 inline constexpr std::string_view kRunCompleted = "run.completed";
 inline constexpr std::string_view kRunFailed = "run.failed";
 
@@ -53,6 +55,9 @@ struct StepRun {
   int64_t completed_at_ms = 0;
   int64_t wake_at_ms = 0;      // a running wait step's deadline (0: none)
   int64_t retry_at_ms = 0;     // a running step between attempts: when the next starts
+  // A loop step's outputs of the items done so far, in order (compact JSON each). Kept
+  // across attempts: a retried loop goes on from the item that failed.
+  std::vector<std::string> iterations;
 };
 
 struct RunState {

@@ -51,8 +51,15 @@ struct Engine::ActiveRun {
   bool appending = false;
   bool dirty = false;
   bool holds_slot = false;
-  // HTTP steps recorded as started in the append in flight: launched once it commits.
-  std::vector<std::pair<std::string, HttpCall>> to_launch;
+  // HTTP steps (or loop items) recorded as started in the append in flight: launched
+  // once it commits.
+  struct Launch {
+    std::string step_id;
+    int index = -1;
+    HttpCall call;
+    std::shared_ptr<const json::Document> config;  // rendered: expect_status
+  };
+  std::vector<Launch> to_launch;
   std::map<std::string, uint64_t> calls;  // step id -> HTTP call in flight
   std::vector<StepResult> results;        // finished attempts not yet recorded
   std::vector<core::PendingEvent> pending;  // decided in this Advance
@@ -175,8 +182,9 @@ Engine::ActiveRun* Engine::Adopt(RunState state, bool recovered) {
       } else if (KindOf(planned->type) == StepKind::kWait) {
         Arm(run->state.id, step.wake_at_ms);
       } else if (KindOf(planned->type) == StepKind::kHttp ||
-                 KindOf(planned->type) == StepKind::kScript) {
-        run->results.push_back({step.step_id, step.attempt, false, "", kInterrupted});
+                 KindOf(planned->type) == StepKind::kScript ||
+                 KindOf(planned->type) == StepKind::kLoop) {
+        run->results.push_back({step.step_id, step.attempt, -1, false, "", kInterrupted});
       }
     }
   }
@@ -299,22 +307,21 @@ Status Engine::Reload(ActiveRun& run) {
 }
 
 void Engine::AfterCommit(ActiveRun& run) {
-  for (auto& [step_id, call] : run.to_launch) {
-    const StepRun* s = run.state.FindStep(step_id);
+  for (ActiveRun::Launch& launch : run.to_launch) {
+    const StepRun* s = run.state.FindStep(launch.step_id);
     if (s == nullptr) continue;
     int attempt = s->attempt;
     std::string run_id = run.state.id;
-    std::string id = step_id;
-    std::shared_ptr<const json::Document> config;
-    if (const core::PlannedStep* p = run.plan ? run.plan->Find(step_id) : nullptr) config = p->config;
-    run.calls[step_id] = http_->Start(call, [this, run_id, id, attempt, config](HttpOutcome o) {
+    std::string id = launch.step_id;
+    int index = launch.index;
+    std::shared_ptr<const json::Document> config = launch.config;
+    run.calls[id] = http_->Start(launch.call, [this, run_id, id, index, attempt, config](HttpOutcome o) {
       auto it = runs_active_.find(run_id);
       if (it == runs_active_.end()) return;
       ActiveRun& r = *it->second;
       r.calls.erase(id);
-      static const json::Value kNoConfig(rapidjson::kObjectType);
-      HttpResult result = HttpResultOf(config ? static_cast<const json::Value&>(*config) : kNoConfig, o);
-      r.results.push_back({id, attempt, result.ok, std::move(result.output), std::move(result.error)});
+      HttpResult result = HttpResultOf(*config, o);
+      r.results.push_back({id, attempt, index, result.ok, std::move(result.output), std::move(result.error)});
       if (!r.dirty) {
         r.dirty = true;
         dirty_.push_back(run_id);
@@ -444,7 +451,7 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
   const int attempt = s->attempt + 1;
   auto fail = [&](std::string error) {
     Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
-    EndAttempt(run, {planned.id, attempt, false, "", std::move(error)}, now_ms);
+    EndAttempt(run, {planned.id, attempt, -1, false, "", std::move(error)}, now_ms);
   };
   json::Document context = RunContext(run.state);
   const StepKind kind = KindOf(planned.type);
@@ -459,7 +466,7 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
       auto output = EvaluateCondition(*rendered, context);
       if (!output.ok()) return fail(output.status().message());
       Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
-      return EndAttempt(run, {planned.id, attempt, true, *output, ""}, now_ms);
+      return EndAttempt(run, {planned.id, attempt, -1, true, *output, ""}, now_ms);
     }
     case StepKind::kWait: {
       auto deadline = WaitDeadline(*rendered, now_ms);
@@ -468,7 +475,8 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
       std::string until = core::FormatRfc3339Millis(*deadline);
       if (*deadline <= now_ms) {
         Emit(run, core::kStepStarted, std::move(d), now_ms);
-        return EndAttempt(run, {planned.id, attempt, true, R"({"waited_until":")" + until + "\"}", ""},
+        return EndAttempt(run, {planned.id, attempt, -1, true,
+                                R"({"waited_until":")" + until + "\"}", ""},
                           now_ms);
       }
       d.AddMember("wake_at", json::String(until, d.GetAllocator()), d.GetAllocator());
@@ -478,7 +486,8 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
       auto call = HttpCallOf(planned.type, *rendered, planned.timeout_ms);
       if (!call.ok()) return fail(call.status().message());
       Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
-      run.to_launch.emplace_back(planned.id, std::move(*call));
+      run.to_launch.push_back({planned.id, -1, std::move(*call),
+                               std::make_shared<const json::Document>(std::move(*rendered))});
       return;
     }
     case StepKind::kScript:
@@ -486,10 +495,95 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
                       ? "script steps are not executed by this version of the engine"
                       : "script steps need a server started with --allow-scripts");
     case StepKind::kLoop:
-      return fail("loop steps are not executed by this version of the engine");
+      Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
+      return NextIteration(run, step_index, now_ms);
     case StepKind::kExternal:
       return;
   }
+}
+
+void Engine::NextIteration(ActiveRun& run, size_t step_index, int64_t now_ms) {
+  const core::PlannedStep& planned = run.plan->steps[step_index];
+  StepRun* s = run.state.FindStep(planned.id);
+  if (s == nullptr) return;
+  const int attempt = s->attempt;
+  auto fail = [&](const std::string& error) {
+    EndAttempt(run, {planned.id, attempt, -1, false, "", error}, now_ms);
+  };
+  json::Document context = RunContext(run.state);
+  auto& a = context.GetAllocator();
+  // The items, typed: "{{input.list}}" renders to the list itself.
+  json::Document holder(rapidjson::kObjectType);
+  json::Value items_spec;
+  if (const json::Value* items = json::Find(*planned.config, "items")) {
+    items_spec.CopyFrom(*items, holder.GetAllocator());
+  }
+  holder.AddMember("items", items_spec, holder.GetAllocator());
+  auto rendered_items = core::RenderTemplates(holder, context);
+  if (!rendered_items.ok()) return fail(rendered_items.status().message());
+  const json::Value& items = (*rendered_items)["items"];
+  if (!items.IsArray()) {
+    return fail(std::string("'items' must be a list, got ") + json::TypeName(items));
+  }
+  const json::Value* inner = json::Find(*planned.config, "step");
+  std::string type = inner ? json::GetString(*inner, "type").value_or("") : "";
+  const json::Value* inner_config = inner ? json::Find(*inner, "config") : nullptr;
+  static const json::Value kEmpty(rapidjson::kObjectType);
+  const StepKind kind = KindOf(type);
+  context.AddMember("item", json::Value(), a);
+  context.AddMember("index", 0, a);
+  while (s->iterations.size() < items.Size()) {
+    const size_t index = s->iterations.size();
+    context["item"].CopyFrom(items[static_cast<rapidjson::SizeType>(index)], a);
+    context["index"].SetInt64(static_cast<int64_t>(index));
+    auto rendered = core::RenderTemplates(inner_config ? *inner_config : kEmpty, context);
+    const std::string where = "item " + std::to_string(index) + ": ";
+    if (!rendered.ok()) return fail(where + rendered.status().message());
+    if (kind == StepKind::kCondition) {
+      auto output = EvaluateCondition(*rendered, context);
+      if (!output.ok()) return fail(where + output.status().message());
+      EndIteration(run, {planned.id, attempt, static_cast<int>(index), true, *output, ""}, now_ms);
+      return;  // EndIteration goes on with the next item
+    }
+    if (kind != StepKind::kHttp) {
+      return fail("a loop runs http_request, webhook or condition steps, not '" + type + "'");
+    }
+    auto call = HttpCallOf(type, *rendered, planned.timeout_ms);
+    if (!call.ok()) return fail(where + call.status().message());
+    run.to_launch.push_back({planned.id, static_cast<int>(index), std::move(*call),
+                             std::make_shared<const json::Document>(std::move(*rendered))});
+    return;
+  }
+  std::string output = "[";
+  for (size_t i = 0; i < s->iterations.size(); ++i) {
+    if (i > 0) output += ",";
+    output += s->iterations[i];
+  }
+  output += "]";
+  EndAttempt(run, {planned.id, attempt, -1, true, output, ""}, now_ms);
+}
+
+void Engine::EndIteration(ActiveRun& run, const StepResult& result, int64_t now_ms) {
+  const StepRun* s = run.state.FindStep(result.step_id);
+  if (s == nullptr || s->status != StepStatus::kRunning || s->attempt != result.attempt ||
+      static_cast<size_t>(result.index) != s->iterations.size()) {
+    return;  // stale: another attempt, or an item already recorded
+  }
+  if (!result.ok) {
+    return EndAttempt(run, {result.step_id, result.attempt, -1, false, "",
+                            "item " + std::to_string(result.index) + ": " + result.error},
+                      now_ms);
+  }
+  json::Document d = StepData(result.step_id, result.attempt);
+  auto& a = d.GetAllocator();
+  d.AddMember("index", result.index, a);
+  auto output = json::Parse(result.output.empty() ? "null" : result.output);
+  json::Value value;
+  if (output.ok()) value.CopyFrom(*output, a);
+  d.AddMember("output", value, a);
+  Emit(run, core::kLoopIterationCompleted, std::move(d), now_ms);
+  auto it = run.plan->index.find(result.step_id);
+  if (it != run.plan->index.end()) NextIteration(run, it->second, now_ms);
 }
 
 void Engine::Advance(ActiveRun& run) {
@@ -514,14 +608,20 @@ void Engine::Advance(ActiveRun& run) {
     // Finished attempts first, then due timers.
     std::vector<StepResult> results;
     results.swap(run.results);
-    for (const StepResult& r : results) EndAttempt(run, r, now);
+    for (const StepResult& r : results) {
+      if (r.index >= 0) {
+        EndIteration(run, r, now);
+      } else {
+        EndAttempt(run, r, now);
+      }
+    }
     for (size_t i = 0; i < run.plan->steps.size(); ++i) {
       const StepRun* s = run.state.FindStep(run.plan->steps[i].id);
       if (s == nullptr || s->status != StepStatus::kRunning) continue;
       if (s->retry_at_ms > 0 && s->retry_at_ms <= now) {
         StartAttempt(run, i, now);
       } else if (s->wake_at_ms > 0 && s->wake_at_ms <= now) {
-        EndAttempt(run, {s->step_id, s->attempt, true,
+        EndAttempt(run, {s->step_id, s->attempt, -1, true,
                          R"({"waited_until":")" + core::FormatRfc3339Millis(s->wake_at_ms) + "\"}", ""},
                    now);
       }

@@ -59,6 +59,7 @@ class Engine {
   struct StepResult {
     std::string step_id;
     int attempt = 0;
+    int index = -1;  // a loop's item, or -1 for the step itself
     bool ok = false;
     std::string output;  // compact JSON when ok
     std::string error;
@@ -81,6 +82,10 @@ class Engine {
   // completes at once (conditions, waits already due), its end.
   void StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms);
   void EndAttempt(ActiveRun& run, const StepResult& result, int64_t now_ms);
+  // Runs a loop step's next items: those that end at once now, an HTTP item once the
+  // append in flight commits; the step completes after its last item.
+  void NextIteration(ActiveRun& run, size_t step_index, int64_t now_ms);
+  void EndIteration(ActiveRun& run, const StepResult& result, int64_t now_ms);
   void Emit(ActiveRun& run, std::string_view type, json::Document data, int64_t now_ms);
   void AfterCommit(ActiveRun& run);
   void Arm(const std::string& run_id, int64_t at_ms);

@@ -182,6 +182,57 @@ TEST_F(RunsHttpTest, AWaitStepEndsAtItsDeadline) {
   EXPECT_THAT(json::Serialize(Step(run, "w")["output"]), HasSubstr("waited_until"));
 }
 
+TEST_F(RunsHttpTest, ALoopRunsItsStepPerItemInOrderAndOutputsTheList) {
+  target_.set_handler([](const TargetRequest& r) {
+    return TargetAnswer{.body = R"({"path": ")" + r.path + R"("})"};
+  });
+  std::string wf = Create(R"({"name": "loop", "steps": [
+    {"id": "each", "type": "loop", "config": {"items": "{{input.names}}",
+     "step": {"type": "http_request", "config": {"url": ")" + target_.url() + R"(/item/{{index}}/{{item}}"}}}},
+    {"id": "flags", "type": "loop", "config": {"items": [1, 5, 9],
+     "step": {"type": "condition", "config": {"expression": "input.limit > 4"}}}}]})");
+  json::Document run = WaitForEnd(DispatchOk(wf, R"({"input_data": {"names": ["ann", "bob", "cy"], "limit": 3}})"));
+  ASSERT_EQ(Str(run, "status"), "completed") << json::Serialize(run);
+  const json::Value& out = Step(run, "each")["output"];
+  ASSERT_TRUE(out.IsArray());
+  ASSERT_EQ(out.Size(), 3u);
+  EXPECT_EQ(Str(out[0]["body"], "path"), "/item/0/ann");
+  EXPECT_EQ(Str(out[2]["body"], "path"), "/item/2/cy");
+  auto requests = target_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].path, "/item/1/bob");
+  EXPECT_EQ(json::Serialize(Step(run, "flags")["output"]),
+            R"([{"result":false},{"result":false},{"result":false}])");
+}
+
+TEST_F(RunsHttpTest, ARetriedLoopGoesOnFromTheItemThatFailed) {
+  std::atomic<int> calls_b{0};
+  target_.set_handler([&](const TargetRequest& r) {
+    if (r.path == "/b" && ++calls_b == 1) return TargetAnswer{.status = 500};
+    return TargetAnswer{};
+  });
+  std::string wf = Create(R"({"name": "loop-retry", "steps": [
+    {"id": "each", "type": "loop", "retry": {"max_attempts": 2, "backoff_seconds": 0},
+     "config": {"items": ["a", "b", "c"],
+     "step": {"type": "http_request", "config": {"url": ")" + target_.url() + R"(/{{item}}"}}}}]})");
+  json::Document run = WaitForEnd(DispatchOk(wf));
+  ASSERT_EQ(Str(run, "status"), "completed") << json::Serialize(run);
+  EXPECT_EQ(Int(Step(run, "each"), "attempt"), 2);
+  EXPECT_EQ(target_.Count("/a"), 1u);
+  EXPECT_EQ(target_.Count("/b"), 2u);
+  EXPECT_EQ(target_.Count("/c"), 1u);
+  EXPECT_EQ(Step(run, "each")["output"].Size(), 3u);
+}
+
+TEST_F(RunsHttpTest, ALoopOverSomethingElseThanAListFailsClearly) {
+  std::string wf = Create(R"({"name": "loop-bad", "steps": [
+    {"id": "each", "type": "loop", "config": {"items": "{{input.n}}",
+     "step": {"type": "condition", "config": {"expression": "true"}}}}]})");
+  json::Document run = WaitForEnd(DispatchOk(wf, R"({"input_data": {"n": 3}})"));
+  ASSERT_EQ(Str(run, "status"), "failed");
+  EXPECT_THAT(Str(Step(run, "each"), "error"), HasSubstr("'items' must be a list, got number"));
+}
+
 TEST_F(RunsHttpTest, TheSameIdempotencyKeyGivesOneRunAndAnotherBodyIs409) {
   std::string wf = Create(R"({"name": "idem", "steps": [{"id": "a", "type": "agent_task"}]})");
   auto first = Dispatch(wf, R"({"idempotency_key": "k1", "input_data": {"x": 1}})");
