@@ -24,6 +24,8 @@ int64_t NowMs() {
 
 std::string WorkflowKey(const RunState& s) { return s.org + "/" + s.workflow_id; }
 
+constexpr int64_t kDefaultScriptTimeoutMs = 60'000;
+
 constexpr const char* kInterrupted =
     "the server stopped while this attempt was in flight";
 
@@ -60,6 +62,13 @@ struct Engine::ActiveRun {
     std::shared_ptr<const json::Document> config;  // rendered: expect_status
   };
   std::vector<Launch> to_launch;
+  struct ScriptLaunch {
+    std::string step_id;
+    std::string command;
+    int64_t timeout_ms = 0;
+  };
+  std::vector<ScriptLaunch> scripts_to_launch;
+  std::map<std::string, uint64_t> scripts;  // step id -> script running
   std::map<std::string, uint64_t> calls;  // step id -> HTTP call in flight
   std::vector<StepResult> results;        // finished attempts not yet recorded
   std::vector<core::PendingEvent> pending;  // decided in this Advance
@@ -73,7 +82,8 @@ Engine::Engine(events::EventStore& store, projections::ProjectionRunner& runner,
                const projections::RunProjection& runs, service::RunService& commands,
                EngineOptions options)
     : store_(store), runner_(runner), workflows_(workflows), runs_(runs), commands_(commands),
-      options_(options), inbox_(std::make_shared<Inbox>()), http_(std::make_unique<HttpCalls>()) {
+      options_(options), inbox_(std::make_shared<Inbox>()), http_(std::make_unique<HttpCalls>()),
+      scripts_(std::make_unique<ScriptRuns>()) {
   inbox_->waker = http_.get();
 }
 
@@ -126,8 +136,12 @@ void Engine::Loop() {
     if (!timers_.empty()) {
       timeout = static_cast<int>(std::clamp<int64_t>(timers_.top().at_ms - now, 0, 1000));
     }
+    if (scripts_->running() > 0) {
+      timeout = static_cast<int>(std::clamp<int64_t>(scripts_->next_deadline() - now, 0, timeout));
+    }
     if (!dirty_.empty()) timeout = 0;
-    http_->Poll(timeout);  // runs the callbacks of finished HTTP calls
+    http_->Poll(timeout, scripts_->fds());  // runs the callbacks of finished HTTP calls
+    scripts_->Collect(NowMs());
     Drain();
     FireTimers(NowMs());
     AdvanceDirty();
@@ -264,12 +278,14 @@ void Engine::OnAppended(const std::string& run_id, const StatusOr<events::Append
     if (core::IsTerminal(run.state.status)) {
       ReleaseSlot(run);
       for (auto& [step, call] : run.calls) http_->Cancel(call);
+      for (auto& [step, script] : run.scripts) scripts_->Cancel(script);
       runs_active_.erase(it);
       return;
     }
   } else {
     // Someone else wrote to the run (or the write failed): start again from the log.
     run.to_launch.clear();
+    run.scripts_to_launch.clear();
     run.on_commit.clear();
     if (result.status().code() != StatusCode::kConflict) {
       run.not_before_ms = NowMs() + 1000;
@@ -329,6 +345,32 @@ void Engine::AfterCommit(ActiveRun& run) {
     });
   }
   run.to_launch.clear();
+  for (ActiveRun::ScriptLaunch& launch : run.scripts_to_launch) {
+    const StepRun* s = run.state.FindStep(launch.step_id);
+    if (s == nullptr) continue;
+    int attempt = s->attempt;
+    std::string run_id = run.state.id;
+    std::string id = launch.step_id;
+    std::vector<std::string> env = {"LEDGERFLOW_RUN_ID=" + run_id, "LEDGERFLOW_STEP_ID=" + id,
+                                    "LEDGERFLOW_INPUT=" + run.state.input_data};
+    int64_t timeout_ms = launch.timeout_ms;
+    run.scripts[id] = scripts_->Start(
+        launch.command, env, NowMs() + timeout_ms,
+        [this, run_id, id, attempt, timeout_ms](ScriptOutcome o) {
+          auto it = runs_active_.find(run_id);
+          if (it == runs_active_.end()) return;
+          ActiveRun& r = *it->second;
+          r.scripts.erase(id);
+          ScriptResult result = ScriptResultOf(o, timeout_ms);
+          r.results.push_back({id, attempt, -1, result.ok, std::move(result.output),
+                               std::move(result.error)});
+          if (!r.dirty) {
+            r.dirty = true;
+            dirty_.push_back(run_id);
+          }
+        });
+  }
+  run.scripts_to_launch.clear();
   for (const StepRun& s : run.state.steps) {
     if (s.status != StepStatus::kRunning) continue;
     if (s.retry_at_ms > 0) Arm(run.state.id, s.retry_at_ms);
@@ -490,10 +532,15 @@ void Engine::StartAttempt(ActiveRun& run, size_t step_index, int64_t now_ms) {
                                std::make_shared<const json::Document>(std::move(*rendered))});
       return;
     }
-    case StepKind::kScript:
-      return fail(options_.allow_scripts
-                      ? "script steps are not executed by this version of the engine"
-                      : "script steps need a server started with --allow-scripts");
+    case StepKind::kScript: {
+      if (!options_.allow_scripts) return fail("script steps need a server started with --allow-scripts");
+      auto command = json::GetString(*rendered, "command");
+      if (!command || command->empty()) return fail("the script step has no command");
+      int64_t timeout_ms = planned.timeout_ms > 0 ? planned.timeout_ms : kDefaultScriptTimeoutMs;
+      Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
+      run.scripts_to_launch.push_back({planned.id, *command, timeout_ms});
+      return;
+    }
     case StepKind::kLoop:
       Emit(run, core::kStepStarted, StepData(planned.id, attempt), now_ms);
       return NextIteration(run, step_index, now_ms);

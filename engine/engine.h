@@ -24,6 +24,7 @@
 
 #include "core/run_plan.h"
 #include "engine/http_calls.h"
+#include "engine/script_runs.h"
 #include "events/event_store.h"
 #include "projections/projection_runner.h"
 #include "projections/run_projection.h"
@@ -109,6 +110,7 @@ class Engine {
 
   // Loop thread only from here on.
   std::unique_ptr<HttpCalls> http_;
+  std::unique_ptr<ScriptRuns> scripts_;
   std::unordered_map<std::string, std::unique_ptr<ActiveRun>> runs_active_;
   std::vector<std::string> dirty_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

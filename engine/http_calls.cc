@@ -127,9 +127,13 @@ void HttpCalls::Cancel(uint64_t id) {
 
 void HttpCalls::Wakeup() { curl_multi_wakeup(static_cast<CURLM*>(multi_)); }
 
-void HttpCalls::Poll(int timeout_ms) {
+void HttpCalls::Poll(int timeout_ms, const std::vector<int>& read_fds) {
   auto* multi = static_cast<CURLM*>(multi_);
-  curl_multi_poll(multi, nullptr, 0, std::max(0, timeout_ms), nullptr);
+  std::vector<curl_waitfd> extra;
+  extra.reserve(read_fds.size());
+  for (int fd : read_fds) extra.push_back({fd, CURL_WAIT_POLLIN, 0});
+  curl_multi_poll(multi, extra.data(), static_cast<unsigned>(extra.size()), std::max(0, timeout_ms),
+                  nullptr);
   int running = 0;
   curl_multi_perform(multi, &running);
   int left = 0;

@@ -42,9 +42,10 @@ class HttpCalls {
   uint64_t Start(const HttpCall& call, std::function<void(HttpOutcome)> done);
   // Aborts a call in flight; its `done` never runs.
   void Cancel(uint64_t id);
-  // Waits up to `timeout_ms` for socket activity or a Wakeup, then moves transfers on
-  // and runs `done` of those that finished.
-  void Poll(int timeout_ms);
+  // Waits up to `timeout_ms` for socket activity, a Wakeup or input on one of
+  // `read_fds` (the engine's other fds: script pipes), then moves transfers on and runs
+  // `done` of those that finished.
+  void Poll(int timeout_ms, const std::vector<int>& read_fds = {});
   // Makes a waiting Poll return. Thread-safe.
   void Wakeup();
   size_t in_flight() const { return transfers_.size(); }

@@ -158,4 +158,33 @@ HttpResult HttpResultOf(const json::Value& config, const HttpOutcome& outcome) {
   return result;
 }
 
+ScriptResult ScriptResultOf(const ScriptOutcome& outcome, int64_t timeout_ms) {
+  ScriptResult result;
+  if (!outcome.start_error.empty()) {
+    result.error = outcome.start_error;
+    return result;
+  }
+  if (outcome.timed_out) {
+    result.error = "the script ran longer than its timeout (" + std::to_string(timeout_ms) +
+                   " ms) and was killed with its process group";
+    return result;
+  }
+  if (outcome.exit_code != 0) {
+    std::string tail = outcome.stderr_text.size() > 300
+                           ? outcome.stderr_text.substr(outcome.stderr_text.size() - 300)
+                           : outcome.stderr_text;
+    result.error = "the script exited with code " + std::to_string(outcome.exit_code) +
+                   (tail.empty() ? "" : ": " + utf8::Sanitize(tail));
+    return result;
+  }
+  json::Document out(rapidjson::kObjectType);
+  auto& a = out.GetAllocator();
+  out.AddMember("exit_code", outcome.exit_code, a);
+  out.AddMember("stdout", json::String(utf8::Sanitize(outcome.stdout_text), a), a);
+  out.AddMember("stderr", json::String(utf8::Sanitize(outcome.stderr_text), a), a);
+  result.ok = true;
+  result.output = json::Serialize(out);
+  return result;
+}
+
 }  // namespace ledgerflow::engine

@@ -10,6 +10,7 @@
 #include "core/run.h"
 #include "core/status.h"
 #include "engine/http_calls.h"
+#include "engine/script_runs.h"
 
 namespace ledgerflow::engine {
 
@@ -43,5 +44,11 @@ struct HttpResult {
   std::string error;
 };
 HttpResult HttpResultOf(const json::Value& config, const HttpOutcome& outcome);
+
+// A script step's output {exit_code, stdout, stderr}, or the attempt's error when it
+// could not start, ran past `timeout_ms` (killed with its process group) or exited
+// with another code than 0.
+using ScriptResult = HttpResult;
+ScriptResult ScriptResultOf(const ScriptOutcome& outcome, int64_t timeout_ms);
 
 }  // namespace ledgerflow::engine

@@ -229,12 +229,16 @@ void WorkflowService::FinishClaimed(const Caller& caller, std::string id,
     }
     return GetAsOf(caller, id, state->created_at_ms);
   };
-  if (auto existing = GetView(caller, id); existing.ok()) return reply(as_created(), true);
+  // The request that claimed the key is the one that creates, even when a concurrent
+  // retry (which saw the claim) finished the creation first: it is never a replay.
+  if (auto existing = GetView(caller, id); existing.ok()) {
+    return reply(as_created(), false);
+  }
   CreateWithId(caller, id, std::move(input),
                [reply, as_created](StatusOr<projections::WorkflowView> created) {
                  // Created by a concurrent retry, or deleted since: answer what stands.
                  if (!created.ok() && created.status().code() == StatusCode::kConflict) {
-                   return reply(as_created(), true);
+                   return reply(as_created(), false);
                  }
                  reply(std::move(created), false);
                });

@@ -1,6 +1,9 @@
 // Runs end to end: the real server (with its engine) over a real RocksDB directory,
 // HTTP steps against a local target that records what it receives.
+#include <signal.h>
+
 #include <chrono>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -231,6 +234,59 @@ TEST_F(RunsHttpTest, ALoopOverSomethingElseThanAListFailsClearly) {
   json::Document run = WaitForEnd(DispatchOk(wf, R"({"input_data": {"n": 3}})"));
   ASSERT_EQ(Str(run, "status"), "failed");
   EXPECT_THAT(Str(Step(run, "each"), "error"), HasSubstr("'items' must be a list, got number"));
+}
+
+class ScriptRunsHttpTest : public RunsHttpTest {
+ protected:
+  void SetUp() override {
+    RunsHttpTest::SetUp();
+    server_->ledger_options().allow_scripts = true;
+    server_->engine_options().allow_scripts = true;
+    server_->Restart();
+    client_ = server_->Client();
+  }
+};
+
+TEST_F(ScriptRunsHttpTest, AScriptsOutputIsItsExitCodeStdoutAndStderr) {
+  std::string wf = Create(R"({"name": "sh", "steps": [{"id": "say", "type": "script",
+    "config": {"command": "echo \"hi {{input.who}} $LEDGERFLOW_STEP_ID\"; echo warn >&2"}}]})");
+  json::Document run = WaitForEnd(DispatchOk(wf, R"({"input_data": {"who": "ann"}})"));
+  ASSERT_EQ(Str(run, "status"), "completed") << json::Serialize(run);
+  const json::Value& out = Step(run, "say")["output"];
+  EXPECT_EQ(Int(out, "exit_code"), 0);
+  EXPECT_EQ(Str(out, "stdout"), "hi ann say\n");
+  EXPECT_EQ(Str(out, "stderr"), "warn\n");
+}
+
+TEST_F(ScriptRunsHttpTest, ANonZeroExitFailsTheAttemptWithItsStderr) {
+  std::string wf = Create(R"({"name": "sh-fail", "steps": [{"id": "bad", "type": "script",
+    "config": {"command": "echo broken >&2; exit 3"}}]})");
+  json::Document run = WaitForEnd(DispatchOk(wf));
+  ASSERT_EQ(Str(run, "status"), "failed");
+  EXPECT_EQ(Str(Step(run, "bad"), "error"), "the script exited with code 3: broken\n");
+}
+
+TEST_F(ScriptRunsHttpTest, AScriptPastItsTimeoutIsKilledWithItsProcessGroup) {
+  TempDir dir;
+  std::string pid_file = (dir.path() / "child.pid").string();
+  std::string wf = Create(R"({"name": "sh-slow", "steps": [{"id": "slow", "type": "script",
+    "timeout_seconds": 0.5, "config": {"command": "sleep 30 & echo $! > )" + pid_file + R"(; wait"}}]})");
+  auto started = std::chrono::steady_clock::now();
+  json::Document run = WaitForEnd(DispatchOk(wf));
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(Str(run, "status"), "failed");
+  EXPECT_THAT(Str(Step(run, "slow"), "error"), HasSubstr("killed with its process group"));
+  EXPECT_LT(elapsed, 10.0);
+  std::ifstream in(pid_file);
+  pid_t child = 0;
+  ASSERT_TRUE(in >> child);
+  // The background child went with the group.
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = ::kill(child, 0) != 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone) << "process " << child << " outlived its script's timeout";
 }
 
 TEST_F(RunsHttpTest, TheSameIdempotencyKeyGivesOneRunAndAnotherBodyIs409) {

@@ -140,6 +140,7 @@ std::string OpenApiValidator::CheckBody(const std::string& key, const json::Valu
   } else {
     items.push_back(body);
   }
+  std::lock_guard<std::mutex> validating(validate_mu_);
   for (const std::string& item : items) {
     auto value = json::Parse(item);
     if (!value.ok()) return "the body is not JSON: " + value.status().message();

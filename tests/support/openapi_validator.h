@@ -38,6 +38,9 @@ class OpenApiValidator {
   json::Document components_;  // nullable turned into type unions, for the validator
   std::string parse_error_;
   mutable std::mutex mu_;
+  // RapidJSON 1.1's regex keeps its search state in the compiled pattern: a compiled
+  // schema with a "pattern" validates on one thread at a time.
+  mutable std::mutex validate_mu_;
   mutable std::map<std::string, std::unique_ptr<rapidjson::SchemaDocument>> compiled_;
 };
 
