@@ -153,8 +153,13 @@ Status RunProjection::Apply(std::span<const events::Event> events, events::KvBat
     if (change == 0) continue;
     auto stored = kv_.Get(key);
     if (!stored.ok()) return stored.status();
-    int64_t count = stored->has_value() ? std::stoll(**stored) : 0;
-    batch.Put(key, std::to_string(count + change));
+    int64_t count = (stored->has_value() ? std::stoll(**stored) : 0) + change;
+    // No key for zero, as a replay that folds a run's whole life in one batch leaves it.
+    if (count <= 0) {
+      batch.Delete(key);
+    } else {
+      batch.Put(key, std::to_string(count));
+    }
   }
   return Status::Ok();
 }

@@ -12,6 +12,7 @@
 
 #include "tests/api/workflow_http_helpers.h"
 #include "tests/support/http_target.h"
+#include "tests/support/kv_dump.h"
 
 namespace ledgerflow::testing {
 namespace {
@@ -287,6 +288,47 @@ TEST_F(ScriptRunsHttpTest, AScriptPastItsTimeoutIsKilledWithItsProcessGroup) {
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_TRUE(gone) << "process " << child << " outlived its script's timeout";
+}
+
+TEST_F(RunsHttpTest, RebuildingTheReadModelsGivesTheSameRunsAsTheEngineMade) {
+  std::atomic<int> calls{0};
+  target_.set_handler([&](const TargetRequest&) {
+    return ++calls % 2 == 1 ? TargetAnswer{.status = 500} : TargetAnswer{};
+  });
+  std::string wf = Create(R"({"name": "mixed", "steps": [
+    {"id": "call", "type": "http_request", "config": {"url": ")" + target_.url() + R"(/x"},
+     "retry": {"max_attempts": 2, "backoff_seconds": 0}},
+    {"id": "check", "type": "condition", "depends_on": ["call"],
+     "config": {"expression": "input.go", "if_true": ["each"], "if_false": ["worker"]}},
+    {"id": "each", "type": "loop", "config": {"items": [1, 2], "step": {"type": "condition",
+     "config": {"expression": "true"}}}},
+    {"id": "worker", "type": "agent_task"}]})");
+  std::vector<std::string> runs;
+  for (const char* go : {"true", "false", "true"}) {
+    runs.push_back(DispatchOk(wf, std::string(R"({"input_data": {"go": )") + go + "}}"));
+  }
+  for (const std::string& id : runs) {
+    for (int i = 0; i < 500; ++i) {
+      json::Document run = GetRun(id);
+      std::string status = Str(run, "status");
+      if (status == "completed" || status == "failed" ||
+          Str(Step(run, "worker"), "status") == "running") {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  auto& kv = server_->ledger().read_models();
+  auto incremental = DumpKv(kv);
+  ASSERT_TRUE(server_->ledger().runner().Rebuild().ok());
+  auto rebuilt = DumpKv(kv);
+  for (const auto& [key, value] : incremental) {
+    auto it = rebuilt.find(key);
+    EXPECT_TRUE(it != rebuilt.end() && it->second == value)
+        << "key " << key << ": " << value << " vs " << (it == rebuilt.end() ? "(none)" : it->second);
+  }
+  EXPECT_EQ(rebuilt.size(), incremental.size());
+  EXPECT_EQ(Int(ParseJson(client_->Get("/api/workflows/runs")), "total"), 3);
 }
 
 TEST_F(RunsHttpTest, TheSameIdempotencyKeyGivesOneRunAndAnotherBodyIs409) {
