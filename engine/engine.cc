@@ -75,6 +75,7 @@ struct Engine::ActiveRun {
   // Counted once the append in flight commits (a refused append counts nothing).
   std::vector<std::function<void()>> on_commit;
   int64_t not_before_ms = 0;                // after a failed append: back off
+  bool reload_after_append = false;         // another writer's event came meanwhile
 };
 
 Engine::Engine(events::EventStore& store, projections::ProjectionRunner& runner,
@@ -247,7 +248,12 @@ void Engine::OnCommitted(const events::Event& e) {
     run.last_position = std::max(run.last_position, e.position);
     return;  // this engine's own event, already folded
   }
-  if (run.appending) return;  // the append in flight conflicts and reloads
+  if (run.appending) {
+    // Another writer's event: the append in flight conflicts with it, or it came after
+    // the append committed; either way the run is read again from the log.
+    run.reload_after_append = true;
+    return;
+  }
   if (e.stream_version != run.state.stream_version + 1) {
     (void)Reload(run);
   } else {
@@ -275,6 +281,10 @@ void Engine::OnAppended(const std::string& run_id, const StatusOr<events::Append
     for (const auto& count : run.on_commit) count();
     run.on_commit.clear();
     AfterCommit(run);
+    if (run.reload_after_append) {
+      run.reload_after_append = false;
+      (void)Reload(run);
+    }
     if (core::IsTerminal(run.state.status)) {
       ReleaseSlot(run);
       for (auto& [step, call] : run.calls) http_->Cancel(call);
@@ -291,6 +301,7 @@ void Engine::OnAppended(const std::string& run_id, const StatusOr<events::Append
       run.not_before_ms = NowMs() + 1000;
       Arm(run_id, run.not_before_ms);
     }
+    run.reload_after_append = false;
     (void)Reload(run);
   }
   if (!run.dirty) {
