@@ -112,6 +112,11 @@ class Validator {
     if (const Value* v = json::Find(def_, "metadata"); v && !v->IsObject()) {
       TypeError("Definition", "metadata", "an object", *v);
     }
+    if (const Value* v = json::Find(def_, "max_concurrent_runs");
+        v && !(v->IsInt64() && v->GetInt64() >= 1 && v->GetInt64() <= 1000)) {
+      errors_.Add("Definition: 'max_concurrent_runs' must be an integer from 1 to 1000, got " +
+                  json::Serialize(*v).substr(0, 40));
+    }
   }
 
   // Returns false when there are too many stages to look at.

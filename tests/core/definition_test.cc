@@ -476,3 +476,23 @@ TEST(DefinitionTest, CheckDefinitionIsValidationFailedWithDetails) {
 
 }  // namespace
 }  // namespace ledgerflow::core
+
+namespace ledgerflow::core {
+namespace {
+
+TEST(DefinitionTest, MaxConcurrentRunsIsAnIntegerFrom1To1000) {
+  for (const char* bad : {"0", "1001", "2.5", "\"3\"", "-1"}) {
+    auto errors = ValidateDefinition(
+        *json::Parse(std::string(R"({"name": "w", "max_concurrent_runs": )") + bad +
+                     R"(, "steps": [{"id": "a", "type": "agent_task"}]})"));
+    ASSERT_EQ(errors.size(), 1u) << bad;
+    EXPECT_EQ(errors[0].rfind("Definition: 'max_concurrent_runs' must be an integer from 1 to 1000", 0), 0u)
+        << errors[0];
+  }
+  EXPECT_TRUE(ValidateDefinition(*json::Parse(
+                  R"({"name": "w", "max_concurrent_runs": 1000, "steps": [{"id": "a", "type": "agent_task"}]})"))
+                  .empty());
+}
+
+}  // namespace
+}  // namespace ledgerflow::core
