@@ -144,6 +144,40 @@ async function main(): Promise<void> {
   check(verified.data.checked === paged.length, "every event was checked");
   check(verified.data.head_hash === paged[paged.length - 1]?.hash, "the head is the last event");
 
+  // A run: dispatched under an idempotency key (a retry answers the same run), then
+  // polled until it completes, with each step's output.
+  const runnable = await owner.POST("/api/workflows", {
+    body: { definition: { name: "scenario-run", steps: [
+      { id: "check", type: "condition", config: { expression: "input.n > 1" } },
+      { id: "pause", type: "wait", depends_on: ["check"], config: { seconds: 0 } },
+    ] } },
+  });
+  check(runnable.data !== undefined, "the runnable workflow is created");
+  const dispatchBody = { input_data: { n: 2 }, reason: "scenario" };
+  const dispatched = await owner.POST("/api/workflows/{id}/runs", {
+    params: { path: { id: runnable.data.id }, header: { "Idempotency-Key": "scenario-run-1" } },
+    body: dispatchBody,
+  });
+  check(dispatched.response.status === 202 && dispatched.data?.status === "pending", "dispatch answers 202 pending");
+  const runId = dispatched.data.run_id;
+  const again = await owner.POST("/api/workflows/{id}/runs", {
+    params: { path: { id: runnable.data.id }, header: { "Idempotency-Key": "scenario-run-1" } },
+    body: dispatchBody,
+  });
+  check(again.response.status === 200 && again.data?.run_id === runId && again.data.deduplicated === true,
+        "a retry answers the same run");
+  let finished: Schemas["Run"] | undefined;
+  for (let i = 0; i < 500 && finished === undefined; ++i) {
+    const got = await viewer.GET("/api/workflows/runs/{run_id}", { params: { path: { run_id: runId } } });
+    const run = got.data?.run;
+    if (run !== undefined && (run.status === "completed" || run.status === "failed")) finished = run;
+    else await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  check(finished?.status === "completed", "the run completes");
+  check(finished.step_runs.map((s) => s.step_id).join(",") === "check,pause", "the run shows its steps");
+  const searched = await viewer.GET("/api/workflows/runs", { params: { query: { status: "completed", q: "scenario" } } });
+  check(searched.data?.runs.some((r) => r.id === runId) === true, "the search finds the run");
+
   // A revoked key is refused from then on.
   const revoked = await owner.DELETE("/api/keys/{id}", { params: { path: { id: key.data.key.id } } });
   check(revoked.data?.ok === true, "revoke answers ok");
