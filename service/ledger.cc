@@ -27,6 +27,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->runner_->Add(ledger->audit_index_.get());
   ledger->run_view_ = std::make_unique<projections::RunProjection>(kv);
   ledger->runner_->Add(ledger->run_view_.get());
+  ledger->run_stats_ = std::make_unique<projections::RunStatsProjection>(kv);
+  ledger->runner_->Add(ledger->run_stats_.get());
   LF_RETURN_IF_ERROR(ledger->runner_->Start(progress));
 
   core::ValidationOptions validation;
