@@ -34,7 +34,8 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   core::ValidationOptions validation;
   validation.allow_scripts = options.allow_scripts;
   ledger->workflow_service_ =
-      std::make_unique<WorkflowService>(ledger->store(), *ledger->workflow_view_, validation);
+      std::make_unique<WorkflowService>(ledger->store(), *ledger->workflow_view_,
+                                        *ledger->run_stats_, validation);
   ledger->key_service_ = std::make_unique<KeyService>(ledger->store(), *ledger->key_view_);
   ledger->audit_service_ = std::make_unique<AuditService>(ledger->store(), *ledger->audit_index_,
                                                           *ledger->runner_);
