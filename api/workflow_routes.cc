@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <initializer_list>
-#include <set>
 #include <string_view>
 
 #include "api/request_parsing.h"
+#include "api/workflow_metadata.h"
 #include "core/definition.h"
 #include "core/workflow_codec.h"
 #include "core/time_format.h"
@@ -227,34 +227,9 @@ void Validate(service::WorkflowService& service, ApiRequest& req, ResponderPtr o
 }
 
 void Metadata(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
-  const std::string& id = req.param("id");
-  auto state = service.Get(req.caller, id);
-  if (!state.ok()) return out->SendError(state.status());
-  auto versions = service.Versions(req.caller, id, static_cast<size_t>(state->version), 0);
-  if (!versions.ok()) return out->SendError(versions.status());
-  std::set<std::string> authors;
-  int64_t rollbacks = 0;
-  for (const auto& v : versions->versions) {
-    authors.insert(v.created_by);
-    if (v.rollback_of) ++rollbacks;
-  }
-  json::Document doc(rapidjson::kObjectType);
-  auto& a = doc.GetAllocator();
-  doc.AddMember("workflow_id", json::String(id, a), a);
-  doc.AddMember("current_version", json::Value(state->version), a);
-  doc.AddMember("version_count", json::Value(static_cast<uint64_t>(versions->total)), a);
-  doc.AddMember("rollback_count", json::Value(rollbacks), a);
-  json::Value authors_json(rapidjson::kArrayType);
-  for (const auto& au : authors) authors_json.PushBack(json::String(au, a), a);
-  doc.AddMember("authors", authors_json, a);
-  doc.AddMember("created_at", json::String(core::FormatRfc3339Millis(state->created_at_ms), a), a);
-  doc.AddMember("updated_at", json::String(core::FormatRfc3339Millis(state->updated_at_ms), a), a);
-  if (!versions->versions.empty()) {
-    doc.AddMember("last_version_at",
-                  json::String(core::FormatRfc3339Millis(versions->versions.front().created_at_ms), a),
-                  a);
-  }
-  out->SendJson(Code::Ok, doc);
+  auto metadata = service.Metadata(req.caller, req.param("id"));
+  if (!metadata.ok()) return out->SendError(metadata.status());
+  out->SendJson(Code::Ok, WorkflowMetadataJson(*metadata));
 }
 
 void ListVersions(service::WorkflowService& service, ApiRequest& req, ResponderPtr out) {
@@ -416,10 +391,17 @@ void AddWorkflowRoutes(Router& router, service::WorkflowService& s) {
                .responses = {{.content = workflow, .headers = etag}},
                .errors = {409}}});
   router.Add({Method::Get, base + "/:id/metadata", Role::kViewer, bind(Metadata),
-              {.summary = "Version statistics of a workflow",
+              {.summary = "Version and run statistics of a workflow",
                .tag = "Workflows",
                .operation_id = "getWorkflowMetadata",
-               .responses = {{.content = {{.schema = "WorkflowMetadata"}}}}}});
+               .responses = {{.content = {{.schema = "WorkflowMetadata"}}}},
+               .description = "The version history in numbers, and the runs' statistics "
+                              "overall and per version (the version a run is on), kept "
+                              "up to date as runs change status: runs by status, the "
+                              "latest dispatch, the success rate over terminal runs, "
+                              "and the mean and 95th percentile duration of completed "
+                              "runs (the percentile from a histogram of buckets at most "
+                              "5% wide: within 2.5%)."}});
   router.Add({Method::Get, base + "/:id/versions", Role::kViewer, bind(ListVersions),
               {.summary = "Version history, newest first",
                .tag = "Versions",

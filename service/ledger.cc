@@ -27,12 +27,15 @@ StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->runner_->Add(ledger->audit_index_.get());
   ledger->run_view_ = std::make_unique<projections::RunProjection>(kv);
   ledger->runner_->Add(ledger->run_view_.get());
+  ledger->run_stats_ = std::make_unique<projections::RunStatsProjection>(kv);
+  ledger->runner_->Add(ledger->run_stats_.get());
   LF_RETURN_IF_ERROR(ledger->runner_->Start(progress));
 
   core::ValidationOptions validation;
   validation.allow_scripts = options.allow_scripts;
   ledger->workflow_service_ =
-      std::make_unique<WorkflowService>(ledger->store(), *ledger->workflow_view_, validation);
+      std::make_unique<WorkflowService>(ledger->store(), *ledger->workflow_view_,
+                                        *ledger->run_stats_, validation);
   ledger->key_service_ = std::make_unique<KeyService>(ledger->store(), *ledger->key_view_);
   ledger->audit_service_ = std::make_unique<AuditService>(ledger->store(), *ledger->audit_index_,
                                                           *ledger->runner_);

@@ -13,6 +13,7 @@
 #include "projections/key_projection.h"
 #include "projections/projection_runner.h"
 #include "projections/run_projection.h"
+#include "projections/run_stats_projection.h"
 #include "projections/workflow_projection.h"
 #include "service/audit_service.h"
 #include "service/key_service.h"
@@ -46,6 +47,7 @@ class Ledger {
   const projections::WorkflowProjection& workflow_view() const { return *workflow_view_; }
   const projections::KeyProjection& key_view() const { return *key_view_; }
   const projections::RunProjection& run_view() const { return *run_view_; }
+  const projections::RunStatsProjection& run_stats() const { return *run_stats_; }
   WorkflowService& workflows() { return *workflow_service_; }
   KeyService& keys() { return *key_service_; }
   AuditService& audit() { return *audit_service_; }
@@ -59,6 +61,7 @@ class Ledger {
   std::unique_ptr<projections::KeyProjection> key_view_;
   std::unique_ptr<projections::AuditProjection> audit_index_;
   std::unique_ptr<projections::RunProjection> run_view_;
+  std::unique_ptr<projections::RunStatsProjection> run_stats_;
   std::unique_ptr<projections::ProjectionRunner> runner_;
   std::unique_ptr<WorkflowService> workflow_service_;
   std::unique_ptr<KeyService> key_service_;

@@ -368,4 +368,29 @@ StatusOr<DiffResult> WorkflowService::Diff(const Caller& caller, std::string_vie
   return out;
 }
 
+StatusOr<WorkflowMetadata> WorkflowService::Metadata(const Caller& caller,
+                                                    std::string_view id) const {
+  auto state = Get(caller, id);
+  if (!state.ok()) return state.status();
+  auto versions = workflows_.ListVersions(caller.org, id, static_cast<size_t>(state->version), 0);
+  if (!versions.ok()) return versions.status();
+  auto runs = run_stats_.Get(caller.org, id);
+  if (!runs.ok()) return runs.status();
+  WorkflowMetadata out;
+  out.workflow_id = std::string(id);
+  out.current_version = state->version;
+  out.version_count = versions->total;
+  for (const core::VersionRecord& v : versions->versions) {
+    out.authors.insert(v.created_by);
+    if (v.rollback_of) ++out.rollback_count;
+  }
+  out.created_at_ms = state->created_at_ms;
+  out.updated_at_ms = state->updated_at_ms;
+  if (!versions->versions.empty()) {
+    out.last_version_at_ms = versions->versions.front().created_at_ms;
+  }
+  out.runs = std::move(runs).value();
+  return out;
+}
+
 }  // namespace ledgerflow::service

@@ -8,11 +8,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "core/definition.h"
 #include "core/workflow.h"
 #include "events/event_store.h"
+#include "projections/run_stats_projection.h"
 #include "projections/workflow_projection.h"
 #include "service/caller.h"
 #include "service/retry_worker.h"
@@ -42,6 +44,20 @@ struct IdempotentRequest {
 // A create's answer, and whether it is a retry's (the workflow an earlier request made).
 using CreateReply = std::function<void(StatusOr<projections::WorkflowView>, bool replayed)>;
 
+// What GET /api/workflows/{id}/metadata answers: the version history in numbers and
+// the runs' statistics.
+struct WorkflowMetadata {
+  std::string workflow_id;
+  int64_t current_version = 0;
+  size_t version_count = 0;
+  int64_t rollback_count = 0;
+  std::set<std::string> authors;  // key ids that wrote a version
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  std::optional<int64_t> last_version_at_ms;
+  projections::WorkflowRunStats runs;
+};
+
 struct DiffResult {
   json::Document diff;  // RFC 6902 ops
   std::string summary;
@@ -52,8 +68,9 @@ struct DiffResult {
 class WorkflowService {
  public:
   WorkflowService(events::EventStore& store, const projections::WorkflowProjection& workflows,
+                  const projections::RunStatsProjection& run_stats,
                   core::ValidationOptions validation)
-      : store_(store), workflows_(workflows), validation_(validation) {}
+      : store_(store), workflows_(workflows), run_stats_(run_stats), validation_(validation) {}
 
   const core::ValidationOptions& validation() const { return validation_; }
 
@@ -99,6 +116,9 @@ class WorkflowService {
                                         int64_t version) const;
   StatusOr<DiffResult> Diff(const Caller& caller, std::string_view id, int64_t v1,
                             int64_t v2) const;
+  // The version history in numbers (from every version's record, without definitions)
+  // and the runs' statistics as the run_stats read model keeps them: no run is read.
+  StatusOr<WorkflowMetadata> Metadata(const Caller& caller, std::string_view id) const;
 
  private:
   using Decision = std::function<StatusOr<std::vector<core::PendingEvent>>(
@@ -125,6 +145,7 @@ class WorkflowService {
 
   events::EventStore& store_;
   const projections::WorkflowProjection& workflows_;
+  const projections::RunStatsProjection& run_stats_;
   core::ValidationOptions validation_;
   RetryWorker retries_;
 };

@@ -13,6 +13,7 @@
 
 #include "core/workflow.h"
 #include "events/rocks_storage.h"
+#include "projections/run_stats_projection.h"
 #include "projections/workflow_projection.h"
 #include "service/workflow_service.h"
 #include "tests/support/kv_dump.h"
@@ -211,7 +212,9 @@ TEST_F(ProjectionRunnerTest, AGroupThatCommitsNothingAlsoCatchesUp) {
 // Commands through the service decide on the log's state while the read model is
 // behind it, and are answered with the workflow as the log has it.
 TEST_F(ProjectionRunnerTest, CommandsDecideOnTheLogWhileTheReadModelIsBehind) {
-  service::WorkflowService service(storage_->events(), *workflows_, core::ValidationOptions{});
+  projections::RunStatsProjection run_stats(*kv_);  // metadata only; not applied here
+  service::WorkflowService service(storage_->events(), *workflows_, run_stats,
+                                   core::ValidationOptions{});
   const service::Caller caller{"acme", "key_test", core::Role::kOwner, "req_test"};
   auto await = [](const std::function<void(service::WorkflowReply)>& command) {
     std::promise<StatusOr<projections::WorkflowView>> done;

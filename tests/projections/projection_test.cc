@@ -1,11 +1,13 @@
 // Read models: a rebuild from position 0 equals the incrementally built state, and a
 // projection that fell behind the log catches up from its checkpoint.
 #include <future>
+#include <map>
 #include <set>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "core/run.h"
 #include "core/workflow.h"
 #include "events/rocks_storage.h"
 #include "service/ledger.h"
@@ -92,6 +94,62 @@ TEST_F(ProjectionTest, RebuildFromPositionZeroEqualsIncrementalState) {
   ASSERT_TRUE(ledger_->runner().Rebuild().ok());
   auto rebuilt = DumpKv(ledger_->read_models());
   EXPECT_EQ(rebuilt, incremental);
+}
+
+// Runs as the engine records them, one append per transition: the run statistics
+// rebuilt from the log equal what was folded append by append.
+TEST_F(ProjectionTest, RebuildWithRunsEqualsIncrementalState) {
+  std::string wf = Create("a");
+  ASSERT_TRUE(Await([&](service::WorkflowReply reply) {
+                ledger_->workflows().Update(Caller(), wf, Json(Def("a2")), "edit", std::nullopt,
+                                            reply);
+              }).ok());
+  auto append = [&](const std::string& run, events::Version expected, std::string_view type,
+                    std::string data) {
+    events::AppendRequest req;
+    req.stream = core::RunStream(run);
+    req.expected_version = expected;
+    req.org = "acme";
+    req.actor = "system";
+    req.events.push_back({std::string(type), 1, std::move(data), std::nullopt});
+    auto appended = ledger_->store().Append(std::move(req));
+    ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  };
+  auto dispatch = [&](const std::string& run, int64_t version) {
+    core::RunDispatch d;
+    d.workflow_id = wf;
+    d.workflow_version = version;
+    d.steps = {"a"};
+    append(run, events::kNoStream, core::kRunDispatched, core::DispatchedEvent(d).data);
+  };
+  dispatch("run_1", 1);
+  dispatch("run_2", 2);
+  append("run_1", 1, core::kRunStarted, "{}");
+  append("run_2", 1, core::kRunStarted, "{}");
+  append("run_1", 2, core::kRunCompleted, "{}");
+  append("run_2", 2, core::kRunFailed, R"({"error":"Step 'a' failed"})");
+  dispatch("run_3", 2);
+
+  // The run statistics' keys of the stored read models.
+  auto run_stats_keys = [&] {
+    auto all = DumpKv(ledger_->read_models());
+    std::map<std::string, std::string> out;
+    for (const std::string& prefix : ledger_->run_stats().KeyPrefixes()) {
+      for (auto it = all.lower_bound(prefix); it != all.end() && it->first.starts_with(prefix);
+           ++it) {
+        out.insert(*it);
+      }
+    }
+    return out;
+  };
+  auto incremental = run_stats_keys();
+  EXPECT_EQ(incremental.size(), 2u + 3u);  // two versions' statistics, three runs
+  auto stats = ledger_->run_stats().Get("acme", wf);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->overall.total(), 3);
+  EXPECT_EQ(stats->by_version.size(), 2u);
+  ASSERT_TRUE(ledger_->runner().Rebuild().ok());
+  EXPECT_EQ(run_stats_keys(), incremental);
 }
 
 TEST_F(ProjectionTest, CheckpointFollowsTheLogHead) {
