@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <deque>
 
@@ -93,6 +95,7 @@ Status Engine::Start() {
   }));
   for (RunState& state : unfinished) Adopt(std::move(state), /*recovered=*/true);
   thread_ = std::thread([this] { Loop(); });
+  (void)pthread_setname_np(thread_.native_handle(), "lf-engine");
   return Status::Ok();
 }
 
