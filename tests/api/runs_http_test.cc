@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/time_format.h"
 #include "tests/api/workflow_http_helpers.h"
 #include "tests/support/http_target.h"
 
@@ -328,6 +329,30 @@ TEST_F(RunsHttpTest, TheWorkflowLimitHoldsWhileOtherWorkflowsProceed) {
   EXPECT_EQ(target_.MaxConcurrent("/slow"), 2);
   // Pending runs start in dispatch order.
   EXPECT_TRUE(std::is_sorted(started.begin(), started.end()));
+}
+
+TEST_F(RunsHttpTest, SlotsFreedTogetherAreAllTakenByPendingRuns) {
+  // Two runs hold the workflow's two slots and end at the same instant; two more wait
+  // for a slot. Both must start then, not one now and the other when it ends.
+  std::string wf = Create(R"({"name": "slots", "max_concurrent_runs": 2, "steps": [
+    {"id": "w", "type": "wait", "config": {"until": "{{input.until}}"}}]})");
+  auto at = [](int64_t ms) {
+    return R"({"input_data": {"until": ")" + core::FormatRfc3339Millis(ms) + "\"}}";
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string first = DispatchOk(wf, at(now + 1000));
+  std::string second = DispatchOk(wf, at(now + 1000));
+  std::string third = DispatchOk(wf, at(now + 60000));
+  std::string fourth = DispatchOk(wf, at(now + 60000));
+  ASSERT_EQ(Str(WaitForEnd(first), "status"), "completed");
+  ASSERT_EQ(Str(WaitForEnd(second), "status"), "completed");
+  for (int i = 0; i < 500 && (Str(GetRun(third), "status") != "running" ||
+                              Str(GetRun(fourth), "status") != "running"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Str(GetRun(third), "status"), "running");
+  EXPECT_EQ(Str(GetRun(fourth), "status"), "running");
 }
 
 TEST_F(RunsHttpTest, SearchFiltersByStatusWorkflowAndTextWithPaging) {
