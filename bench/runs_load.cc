@@ -9,8 +9,8 @@
 //               before; `wait` 0 steps, or http_request GETs of --target), then
 //               --clients threads dispatch --runs runs between them and the program
 //               waits until all of them completed: runs/s over the whole, the dispatch
-//               rate alone, events per run (from the audit API), and with --pid the
-//               server's CPU per run by thread name.
+//               rate alone, events and appends per run (from the audit API), this
+//               program's CPU per run, and with --pid the server's by thread name.
 //   latency     one client dispatches --runs runs of the same 5-step workflow one after
 //               the other, polling each run until it completed: p50/p99/max of
 //               dispatch-to-completed as the client sees it, and as the run records it
@@ -18,10 +18,12 @@
 //   timers      --runs runs waiting on `wait` --seconds (spread over --workflows
 //               workflows, max_concurrent_runs 1000 each, so that every run waits at
 //               once): the server's RSS and thread count (--pid) idle, with all of them
-//               waiting and at the end, and how late the waits ended after their
-//               deadlines.
+//               waiting and at the end, and how late each wait's completion was
+//               committed after the deadline its start recorded (wake_at, read from
+//               one NDJSON export of the org's log).
 #include <curl/curl.h>
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -293,6 +295,14 @@ std::vector<std::string> DispatchAll(const Options& o, const std::vector<std::st
   return ids;
 }
 
+// This process's CPU seconds (the load generator shares the machine with the server).
+double OwnCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void Throughput(const Options& o) {
@@ -309,6 +319,7 @@ void Throughput(const Options& o) {
   const std::string completed = "/api/workflows/" + wf + "/runs?status=completed&limit=1";
   const std::string failed = "/api/workflows/" + wf + "/runs?status=failed&limit=1";
   auto cpu0 = o.pid ? CpuByThread(o.pid) : std::map<std::string, double>{};
+  const double own0 = OwnCpuSeconds();
   const auto start = Clock::now();
   std::vector<std::string> ids = DispatchAll(o, {wf}, o.runs, o.clients);
   const double dispatch_s = Since(start);
@@ -322,14 +333,18 @@ void Throughput(const Options& o) {
   }
   const double total_s = Since(start);
   auto cpu1 = o.pid ? CpuByThread(o.pid) : std::map<std::string, double>{};
+  const double own_us = (OwnCpuSeconds() - own0) * 1e6 / o.runs;
+  const auto audit_start = Clock::now();
   const RunEvents sample = EventsOfRun(c, ids.back());
+  const double audit_ms = Since(audit_start) * 1000;
   std::printf("RESULT mode=throughput kind=%s steps=%d runs=%d clients=%d completed=%lld failed=%lld "
               "seconds=%.2f runs_per_s=%.0f dispatch_seconds=%.2f dispatch_per_s=%.0f "
-              "completed_when_dispatch_ended=%lld events_per_run=%lld appends_per_run=%lld %s\n",
+              "completed_when_dispatch_ended=%lld events_per_run=%lld appends_per_run=%lld "
+              "audit_stream_query_ms=%.0f client_cpu_us_per_run=%.0f %s\n",
               o.kind.c_str(), o.steps, o.runs, o.clients, static_cast<long long>(done),
               static_cast<long long>(bad), total_s, static_cast<double>(done) / total_s, dispatch_s,
               o.runs / dispatch_s, static_cast<long long>(done_at_dispatch_end),
-              static_cast<long long>(sample.events), static_cast<long long>(sample.appends),
+              static_cast<long long>(sample.events), static_cast<long long>(sample.appends), audit_ms, own_us,
               o.pid ? CpuPerRun(cpu0, cpu1, o.runs).c_str() : "");
 }
 
