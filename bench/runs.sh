@@ -65,29 +65,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for_line FILE REGEX PID: waits up to 30 s for a line of FILE to match.
-wait_for_line() {
-  local file=$1 regex=$2 pid=$3
-  for _ in $(seq 1 300); do
-    if grep -Eq "$regex" "$file" 2>/dev/null; then return 0; fi
-    kill -0 "$pid" 2>/dev/null || { echo "runs.sh: server exited early:" >&2; cat "$file" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "runs.sh: timed out waiting for /$regex/ in $file" >&2
-  exit 1
-}
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
-# start_ledgerflow NAME: a fresh server; sets LF_PID, LF_URL, KEY.
-start_ledgerflow() {
-  local log="$WORK/$1.log"
-  "$LEDGERFLOW" serve --data-dir "$WORK/$1" --port 0 --threads "$SERVER_THREADS" --log-level warn \
-    >"$log" 2>&1 &
-  LF_PID=$!
-  PIDS+=("$LF_PID")
-  wait_for_line "$log" 'listening on http://[^:]+:[0-9]+' "$LF_PID"
-  LF_URL=$(sed -n 's|.*listening on \(http://[^ ]*\).*|\1|p' "$log" | head -1)
-  KEY=$(awk '/Owner API key/ {getline; gsub(/ /, ""); print; exit}' "$log")
-  [[ "$KEY" = lf_* ]] || { echo "runs.sh: no owner key in $log" >&2; cat "$log" >&2; exit 1; }
+# start_server NAME: a fresh server on $WORK/NAME, log $WORK/NAME.log (see
+# start_ledgerflow in common.sh).
+start_server() {
+  start_ledgerflow "$WORK/$1" "$WORK/$1.log" --threads "$SERVER_THREADS" --log-level warn
 }
 
 stop_ledgerflow() {
@@ -138,7 +122,7 @@ if has_phase append; then
 fi
 
 if has_phase throughput || has_phase latency; then
-  start_ledgerflow lf-runs
+  start_server lf-runs
   echo "== ledgerflow pid $LF_PID at $LF_URL"
   if has_phase throughput; then
     echo "== (i) $RUNS runs of 5 chained wait-0 steps, $CLIENTS dispatching clients"
@@ -165,7 +149,7 @@ if has_phase http; then
     -s "$ROOT/bench/wrk/get.lua" "http://127.0.0.1:$BARE_PORT" >"$WORK/wrk-target.txt" 2>&1
   TARGET_RESULT=$(grep '^RESULT' "$WORK/wrk-target.txt" | tail -1)
   echo "$TARGET_RESULT"
-  start_ledgerflow lf-http
+  start_server lf-http
   echo "== (iii) $HTTP_RUNS runs of 3 chained http_request steps against it"
   run_load http throughput --kind http --steps 3 --runs "$HTTP_RUNS" --clients "$CLIENTS" \
     --target "http://127.0.0.1:$BARE_PORT/bare"
@@ -174,7 +158,7 @@ if has_phase http; then
 fi
 
 if has_phase timers; then
-  start_ledgerflow lf-timers
+  start_server lf-timers
   echo "== (iv) $TIMER_RUNS runs waiting on ${TIMER_SECONDS} s timers, fresh server pid $LF_PID"
   run_load timers timers --runs "$TIMER_RUNS" --seconds "$TIMER_SECONDS" --clients "$CLIENTS" --workflows 10
   W_RESULT=$RESULT

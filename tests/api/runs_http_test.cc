@@ -10,6 +10,7 @@
 #include "core/time_format.h"
 #include "tests/api/workflow_http_helpers.h"
 #include "tests/support/http_target.h"
+#include "tests/support/run_queries.h"
 
 namespace ledgerflow::testing {
 namespace {
@@ -43,27 +44,11 @@ class RunsHttpTest : public ::testing::Test {
     return Str(doc, "run_id");
   }
 
-  json::Document GetRun(const std::string& run_id) {
-    auto r = client_->Get("/api/workflows/runs/" + run_id);
-    EXPECT_EQ(r.status, 200) << r.body;
-    auto doc = ParseJson(r);
-    json::Document run;
-    if (const json::Value* v = json::Find(doc, "run")) run.CopyFrom(*v, run.GetAllocator());
-    return run;
-  }
+  json::Document GetRun(const std::string& run_id) { return ReadRun(*client_, run_id); }
 
   // Polls the run until it is completed, failed or cancelled (or `timeout_ms` passes).
   json::Document WaitForEnd(const std::string& run_id, int timeout_ms = 10000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-      json::Document run = GetRun(run_id);
-      std::string status = Str(run, "status");
-      if (status == "completed" || status == "failed" || status == "cancelled" ||
-          std::chrono::steady_clock::now() > deadline) {
-        return run;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    return PollRunToEnd(*client_, run_id, std::chrono::milliseconds(timeout_ms));
   }
 
   static const json::Value& Step(const json::Value& run, const std::string& id) {

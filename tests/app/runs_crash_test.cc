@@ -22,6 +22,7 @@
 #include "tests/app/serve_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/http_target.h"
+#include "tests/support/run_queries.h"
 #include "tests/support/test_server.h"
 
 namespace ledgerflow::testing {
@@ -140,28 +141,12 @@ class RunsCrashTest : public ::testing::Test {
     return Str(Parse(r), "run_id");
   }
 
-  json::Document GetRun(const std::string& run_id) {
-    auto r = client_->Get("/api/workflows/runs/" + run_id);
-    EXPECT_EQ(r.status, 200) << r.body;
-    auto doc = Parse(r);
-    json::Document run;
-    if (const json::Value* v = json::Find(doc, "run")) run.CopyFrom(*v, run.GetAllocator());
-    return run;
-  }
+  json::Document GetRun(const std::string& run_id) { return ReadRun(*client_, run_id); }
 
-  // Polls until the run is terminal or `timeout` passes (generous: CI is a noisy
-  // 2-core machine; nothing here measures speed).
-  json::Document WaitForEnd(const std::string& run_id, std::chrono::milliseconds timeout = 60s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      json::Document run = GetRun(run_id);
-      const std::string status = Str(run, "status");
-      if (status == "completed" || status == "failed" || status == "cancelled" ||
-          std::chrono::steady_clock::now() > deadline) {
-        return run;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
+  // Polls until the run is terminal (generous: CI is a noisy 2-core machine; nothing
+  // here measures speed).
+  json::Document WaitForEnd(const std::string& run_id) {
+    return PollRunToEnd(*client_, run_id, std::chrono::seconds(60), std::chrono::milliseconds(20));
   }
 
   // Polls until the step's status is `status`; its step_runs entry.
