@@ -66,21 +66,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for_line FILE REGEX PID: waits up to 30 s for a line of FILE to match.
-wait_for_line() {
-  local file=$1 regex=$2 pid=$3
-  for _ in $(seq 1 300); do
-    if grep -Eq "$regex" "$file" 2>/dev/null; then return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "load.sh: server exited early; its output:" >&2
-      cat "$file" >&2
-      exit 1
-    fi
-    sleep 0.1
-  done
-  echo "load.sh: timed out waiting for /$regex/ in $file" >&2
-  exit 1
-}
+# shellcheck source=bench/common.sh
+source "$ROOT/bench/common.sh"
 
 rss_mib() {  # current and peak RSS of a pid, in MiB
   awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} END {printf "%.0f/%.0f", r/1024, h/1024}' \
@@ -100,14 +87,7 @@ PIDS+=("$FLOOR_PID")
 wait_for_line "$WORK/floor.log" '^listening on [0-9]+' "$FLOOR_PID"
 FLOOR_PORT=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$WORK/floor.log" | head -1)
 
-"$LEDGERFLOW" serve --data-dir "$WORK/data" --port 0 --threads "$SERVER_THREADS" \
-  >"$WORK/ledgerflow.log" 2>&1 &
-LF_PID=$!
-PIDS+=("$LF_PID")
-wait_for_line "$WORK/ledgerflow.log" 'listening on http://[^:]+:[0-9]+' "$LF_PID"
-LF_PORT=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$WORK/ledgerflow.log" | head -1)
-KEY=$(awk '/Owner API key/ {getline; gsub(/ /, ""); print; exit}' "$WORK/ledgerflow.log")
-[[ "$KEY" = lf_* ]] || { echo "load.sh: no owner key in the server output" >&2; cat "$WORK/ledgerflow.log" >&2; exit 1; }
+start_ledgerflow "$WORK/data" "$WORK/ledgerflow.log" --threads "$SERVER_THREADS"
 echo "bare_server pid $BARE_PID port $BARE_PORT; group-commit floor pid $FLOOR_PID port" \
      "$FLOOR_PORT; ledgerflow pid $LF_PID port $LF_PORT"
 

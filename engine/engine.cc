@@ -1,6 +1,8 @@
 // The reactor: the inbox, the loop, commits and appends, timers, slots and launches.
 #include "engine/engine.h"
 
+#include <pthread.h>
+
 #include "engine/engine_metrics.h"
 #include "engine/engine_state.h"
 #include "engine/step_execution.h"
@@ -45,6 +47,7 @@ Status Engine::Start() {
   }));
   for (RunState& state : unfinished) Adopt(std::move(state), /*recovered=*/true);
   thread_ = std::thread([this] { Loop(); });
+  (void)pthread_setname_np(thread_.native_handle(), "lf-engine");
   return Status::Ok();
 }
 
@@ -352,9 +355,20 @@ bool Engine::TakeSlot(ActiveRun& run) {
   int& running = running_[key];
   if (running >= limit || queue.begin()->first != run.state.dispatched_position) return false;
   queue.erase(queue.begin());
-  if (queue.empty()) waiting_.erase(key);
   ++running;
   run.holds_slot = true;
+  if (queue.empty()) {
+    waiting_.erase(key);
+  } else if (running < limit) {
+    // Several slots can free up in one pass (runs that ended together), and each
+    // release wakes only the first waiting run: the run that takes a slot wakes the
+    // next one while slots are left.
+    auto next = runs_active_.find(queue.begin()->second);
+    if (next != runs_active_.end() && !next->second->dirty) {
+      next->second->dirty = true;
+      dirty_.push_back(next->first);
+    }
+  }
   return true;
 }
 

@@ -10,9 +10,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "core/time_format.h"
 #include "tests/api/workflow_http_helpers.h"
 #include "tests/support/http_target.h"
 #include "tests/support/kv_dump.h"
+#include "tests/support/run_queries.h"
 
 namespace ledgerflow::testing {
 namespace {
@@ -46,27 +48,11 @@ class RunsHttpTest : public ::testing::Test {
     return Str(doc, "run_id");
   }
 
-  json::Document GetRun(const std::string& run_id) {
-    auto r = client_->Get("/api/workflows/runs/" + run_id);
-    EXPECT_EQ(r.status, 200) << r.body;
-    auto doc = ParseJson(r);
-    json::Document run;
-    if (const json::Value* v = json::Find(doc, "run")) run.CopyFrom(*v, run.GetAllocator());
-    return run;
-  }
+  json::Document GetRun(const std::string& run_id) { return ReadRun(*client_, run_id); }
 
   // Polls the run until it is completed, failed or cancelled (or `timeout_ms` passes).
   json::Document WaitForEnd(const std::string& run_id, int timeout_ms = 10000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-      json::Document run = GetRun(run_id);
-      std::string status = Str(run, "status");
-      if (status == "completed" || status == "failed" || status == "cancelled" ||
-          std::chrono::steady_clock::now() > deadline) {
-        return run;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    return PollRunToEnd(*client_, run_id, std::chrono::milliseconds(timeout_ms));
   }
 
   static const json::Value& Step(const json::Value& run, const std::string& id) {
@@ -493,6 +479,30 @@ TEST_F(RunsHttpTest, TheWorkflowLimitHoldsWhileOtherWorkflowsProceed) {
   EXPECT_EQ(target_.MaxConcurrent("/slow"), 2);
   // Pending runs start in dispatch order.
   EXPECT_TRUE(std::is_sorted(started.begin(), started.end()));
+}
+
+TEST_F(RunsHttpTest, SlotsFreedTogetherAreAllTakenByPendingRuns) {
+  // Two runs hold the workflow's two slots and end at the same instant; two more wait
+  // for a slot. Both must start then, not one now and the other when it ends.
+  std::string wf = Create(R"({"name": "slots", "max_concurrent_runs": 2, "steps": [
+    {"id": "w", "type": "wait", "config": {"until": "{{input.until}}"}}]})");
+  auto at = [](int64_t ms) {
+    return R"({"input_data": {"until": ")" + core::FormatRfc3339Millis(ms) + "\"}}";
+  };
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string first = DispatchOk(wf, at(now + 1000));
+  std::string second = DispatchOk(wf, at(now + 1000));
+  std::string third = DispatchOk(wf, at(now + 60000));
+  std::string fourth = DispatchOk(wf, at(now + 60000));
+  ASSERT_EQ(Str(WaitForEnd(first), "status"), "completed");
+  ASSERT_EQ(Str(WaitForEnd(second), "status"), "completed");
+  for (int i = 0; i < 500 && (Str(GetRun(third), "status") != "running" ||
+                              Str(GetRun(fourth), "status") != "running"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Str(GetRun(third), "status"), "running");
+  EXPECT_EQ(Str(GetRun(fourth), "status"), "running");
 }
 
 TEST_F(RunsHttpTest, SearchFiltersByStatusWorkflowAndTextWithPaging) {
