@@ -120,6 +120,7 @@ PendingEvent DispatchedEvent(const RunDispatch& d) {
 void EvolveRun(RunState& state, std::string_view type, const json::Value& data,
                const EventMeta& meta, std::string_view org, std::string_view run_id) {
   state.stream_version = meta.stream_version;
+  if (meta.position != 0) state.last_position = meta.position;  // 0: not committed yet
   if (type == kRunDispatched) {
     state.id = std::string(run_id);
     state.org = std::string(org);
@@ -234,6 +235,8 @@ std::string EncodeRunState(const RunState& s) {
   w.Uint64(s.stream_version);
   w.Key("dispatched_position");
   w.Uint64(s.dispatched_position);
+  w.Key("last_position");
+  w.Uint64(s.last_position);
   w.Key("created_at_ms");
   w.Int64(s.created_at_ms);
   w.Key("started_at_ms");
@@ -296,6 +299,7 @@ StatusOr<RunState> DecodeRunState(std::string_view text) {
   s.error = Str(d, "error");
   s.stream_version = static_cast<uint64_t>(i64(d, "stream_version"));
   s.dispatched_position = static_cast<uint64_t>(i64(d, "dispatched_position"));
+  s.last_position = static_cast<uint64_t>(i64(d, "last_position"));
   s.created_at_ms = i64(d, "created_at_ms");
   s.started_at_ms = i64(d, "started_at_ms");
   s.completed_at_ms = i64(d, "completed_at_ms");

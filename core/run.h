@@ -76,6 +76,7 @@ struct RunState {
   std::string error;
   uint64_t stream_version = 0;
   uint64_t dispatched_position = 0;
+  uint64_t last_position = 0;  // the run's newest event in the log
   int64_t created_at_ms = 0;
   int64_t started_at_ms = 0;
   int64_t completed_at_ms = 0;

@@ -111,7 +111,8 @@ void Engine::Drain() {
 Engine::ActiveRun* Engine::Adopt(RunState state, bool recovered) {
   auto run = std::make_unique<ActiveRun>();
   run->committed_version = state.stream_version;
-  run->last_position = state.dispatched_position;
+  // The newest event of the run: what the engine's next append is caused by.
+  run->last_position = std::max(state.last_position, state.dispatched_position);
   run->state = std::move(state);
   auto plan = PlanOf(run->state);
   if (plan.ok()) run->plan = *plan;

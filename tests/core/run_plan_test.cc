@@ -247,6 +247,7 @@ TEST(RunStateTest, FoldsARunAndRoundTripsThroughItsRecord) {
   EXPECT_EQ(s.status, RunStatus::kCompleted);
   EXPECT_EQ(s.actor, "key_1");
   EXPECT_EQ(s.dispatched_position, 7u);
+  EXPECT_EQ(s.last_position, 11u);
   EXPECT_EQ(s.stream_version, 8u);
   EXPECT_EQ(s.FindStep("a")->attempt, 2);
   EXPECT_EQ(s.FindStep("a")->started_at_ms, 1500);
