@@ -55,29 +55,41 @@ StatusOr<service::AuditQuery> ParseQuery(const ApiRequest& req) {
 
 void Export(service::AuditService& audit, StreamWorkers& streams, const service::Caller& caller,
             service::AuditQuery query, ResponderPtr out) {
-  Status started = streams.Start(caller.org, [&audit, caller, query,
-                                              out](const std::atomic<bool>& stop) {
-    auto stream = RawStream::Start(*out, 200, "OK", "application/x-ndjson");
+  // Finite: a drain lets an export finish within the grace period.
+  Status started = streams.Start(caller.org, StreamKind::kFinite,
+                                 [&audit, caller, query, out](const std::atomic<bool>& stop) {
+    auto stream = RawStream::Start(*out, 200, "OK", "application/x-ndjson",
+                                   StreamKind::kFinite, stop);
     if (!stream) return;
     std::string chunk;
     bool open = true;
+    bool cut = false;
     Status s = audit.Export(caller, query, [&](const events::Event& e) {
+      if (stop.load()) {
+        cut = true;
+        return false;
+      }
       chunk += events::EncodeEvent(e);
       chunk += '\n';
       if (chunk.size() >= kExportChunkBytes) {
         open = stream->Write(chunk);
         chunk.clear();
       }
-      return open && !stop;
+      return open;
     });
     if (open && !chunk.empty()) open = stream->Write(chunk);
-    // A failure mid-stream cannot change the status line any more: end the body
-    // early so the client sees a truncated export, and say why in the log.
+    // A failure or a stop mid-stream cannot change the status line any more: the body
+    // is left without its last chunk, so the client sees an incomplete export (never
+    // one that looks whole), and the log says why.
     if (!s.ok()) {
       log::Write(log::Level::kError, "export_failed",
                  {{"request_id", out->request_id()}, {"cause", s.ToString()}});
+    } else if (cut) {
+      log::Write(log::Level::kWarn, "export_cut",
+                 {{"request_id", out->request_id()},
+                  {"cause", "the server stopped before the export was sent whole"}});
     }
-    if (open) stream->End();
+    if (open && s.ok() && !cut) stream->End();
   });
   if (!started.ok()) out->SendError(started);
 }
@@ -136,9 +148,11 @@ void EventFeed(service::AuditService& audit, const service::KeyService& keys,
   }
   std::string org = req.caller.org;
   std::string key_id = req.caller.actor;
-  Status started = streams.Start(org, [&audit, &keys, org, key_id, after,
-                                      out](const std::atomic<bool>& stop) {
-    auto stream = RawStream::Start(*out, 200, "OK", "text/event-stream");
+  Status started = streams.Start(org, StreamKind::kEndless,
+                                 [&audit, &keys, org, key_id, after,
+                                  out](const std::atomic<bool>& stop) {
+    auto stream = RawStream::Start(*out, 200, "OK", "text/event-stream",
+                                   StreamKind::kEndless, stop);
     if (!stream) return;
     bool open = stream->Write(": ledgerflow event feed\n\n");
     if (!open) return;

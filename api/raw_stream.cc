@@ -11,14 +11,27 @@ namespace ledgerflow::api {
 namespace {
 
 constexpr int kSendTimeoutMs = 30'000;  // a client that reads nothing for this long is gone
+constexpr int kStopCheckMs = 100;       // how often a blocked write looks at the stop flag
 
 }  // namespace
 
 std::optional<RawStream> RawStream::Start(Responder& responder, int status,
-                                          std::string_view reason, std::string_view mime) {
+                                          std::string_view reason, std::string_view mime,
+                                          StreamKind kind, const std::atomic<bool>& stop) {
+  // Counted again before the detach answers the request, so that a drain never sees
+  // zero unanswered in between.
+  std::shared_ptr<DrainState> counted;
+  if (kind == StreamKind::kFinite && responder.drain()) {
+    counted = responder.drain();
+    counted->unanswered.fetch_add(1, std::memory_order_acq_rel);
+  }
   int fd = responder.DetachSocket();
-  if (fd < 0) return std::nullopt;
-  RawStream stream(fd);
+  if (fd < 0) {
+    if (counted) counted->unanswered.fetch_sub(1, std::memory_order_acq_rel);
+    return std::nullopt;
+  }
+  RawStream stream(fd, stop);
+  stream.counted_in_ = std::move(counted);
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) +
                      "\r\nContent-Type: " + std::string(mime) +
                      "\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache"
@@ -35,6 +48,7 @@ RawStream::~RawStream() {
     ::shutdown(fd_, SHUT_RDWR);
     ::close(fd_);
   }
+  if (counted_in_) counted_in_->unanswered.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 bool RawStream::SendAll(std::string_view bytes) {
@@ -45,8 +59,16 @@ bool RawStream::SendAll(std::string_view bytes) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      int waited = 0;
       pollfd p{fd_, POLLOUT, 0};
-      if (::poll(&p, 1, kSendTimeoutMs) <= 0 || (p.revents & (POLLERR | POLLHUP))) return false;
+      for (;;) {
+        if (stop_->load() || waited >= kSendTimeoutMs) return false;
+        const int ready = ::poll(&p, 1, kStopCheckMs);
+        if (ready > 0) break;
+        if (ready < 0 && errno != EINTR) return false;
+        waited += kStopCheckMs;
+      }
+      if (p.revents & (POLLERR | POLLHUP)) return false;
       continue;
     }
     return false;

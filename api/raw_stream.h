@@ -6,22 +6,33 @@
 // socket down so that the reactor drops the connection. Not thread-safe; one owner.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/responder.h"
+#include "api/stream_workers.h"
 
 namespace ledgerflow::api {
 
 class RawStream {
  public:
   // Sends the status line and headers; nullopt when the request was already answered
-  // or the client is gone.
+  // or the client is gone. A write that waits for a client reading slowly gives up
+  // once `stop` is set (what the socket takes at once is still written, so that a
+  // final event reaches a client that reads). A finite stream stays counted among
+  // the drain's unanswered requests until it is destroyed, so that a drain waits for
+  // it; an endless one counts as answered once it has begun.
   static std::optional<RawStream> Start(Responder& responder, int status,
-                                        std::string_view reason, std::string_view mime);
+                                        std::string_view reason, std::string_view mime,
+                                        StreamKind kind, const std::atomic<bool>& stop);
 
-  RawStream(RawStream&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  RawStream(RawStream&& other) noexcept
+      : fd_(other.fd_), stop_(other.stop_), counted_in_(std::move(other.counted_in_)) {
+    other.fd_ = -1;
+  }
   RawStream& operator=(RawStream&&) = delete;
   ~RawStream();
 
@@ -30,14 +41,17 @@ class RawStream {
   // True once the client has closed its side or reset the connection (checked
   // without blocking), so that a quiet stream notices a departed client.
   bool ClientGone() const;
-  // Sends the last chunk and closes the connection.
+  // Sends the last chunk and closes the connection. A stream dropped without End()
+  // closes with its body unterminated, so that the client sees it is incomplete.
   void End();
 
  private:
-  explicit RawStream(int fd) : fd_(fd) {}
+  RawStream(int fd, const std::atomic<bool>& stop) : fd_(fd), stop_(&stop) {}
   bool SendAll(std::string_view bytes);
 
   int fd_ = -1;
+  const std::atomic<bool>* stop_;
+  std::shared_ptr<DrainState> counted_in_;  // a finite stream's drain, until its end
 };
 
 }  // namespace ledgerflow::api

@@ -85,6 +85,9 @@ class Responder {
   // The error envelope with the status's HTTP code, or `code` when given (405).
   void SendError(const Status& status, std::optional<Pistache::Http::Code> code = {});
 
+  // The drain this request is counted in (null when untracked).
+  const std::shared_ptr<DrainState>& drain() const { return drain_; }
+
   // Takes the connection over for a raw stream (see RawStream): returns a dup of the
   // client's socket, or -1 when this request was already answered or the client is
   // gone. Nothing more is read or written on the connection.

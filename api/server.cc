@@ -116,7 +116,8 @@ Status Server::Start() {
 
 void Server::BeginDrain() {
   drain_->draining.store(true);
-  if (streams_) streams_->StopAll();
+  // Feeds end with a final event; exports already begun are answers to finish.
+  if (streams_) streams_->EndEndless();
 }
 
 void Server::Stop() {

@@ -48,8 +48,9 @@ class Server {
 
   // Begins a graceful stop: new connections are answered 503 and closed, each answer
   // closes its connection, idle keep-alive connections close within a second or two,
-  // and open streams end (the feed with a final `shutdown` event). Then wait for
-  // Unanswered() to reach 0 and Stop().
+  // open feeds end with a final `shutdown` event, and exports already begun go on to
+  // their end. Then wait for Unanswered() to reach 0 (or a grace period) and Stop(),
+  // which cuts what is still streaming.
   void BeginDrain();
   // Requests received and not answered yet (commands waiting for their commit too).
   int64_t Unanswered() const { return drain_->unanswered.load(); }

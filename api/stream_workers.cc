@@ -15,13 +15,17 @@ void StreamWorkers::ReapLocked() {
   }
 }
 
-Status StreamWorkers::Start(std::string_view tenant,
+Status StreamWorkers::Start(std::string_view tenant, StreamKind kind,
                             std::function<void(const std::atomic<bool>& stop)> job) {
   auto refuse = [](std::string message) {
     return Status(StatusCode::kUnavailable, std::move(message)).WithReason("too_many_streams");
   };
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return refuse("The server is stopping");
+  if (kind == StreamKind::kEndless && endless_ended_) {
+    return Status(StatusCode::kUnavailable, "The server is shutting down; retry")
+        .WithReason("shutting_down");
+  }
   ReapLocked();
   const auto of_tenant = std::count_if(workers_.begin(), workers_.end(),
                                        [&](const Worker& w) { return w.tenant == tenant; });
@@ -31,14 +35,23 @@ Status StreamWorkers::Start(std::string_view tenant,
   }
   if (workers_.size() >= max_streams_) return refuse("Too many open streams; retry later");
   auto done = std::make_shared<std::atomic<bool>>(false);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
   Http().open_streams.Add(1);
-  workers_.push_back({std::thread([this, job = std::move(job), done] {
-                        job(stop_);
+  workers_.push_back({std::thread([job = std::move(job), done, stop] {
+                        job(*stop);
                         Http().open_streams.Add(-1);
                         done->store(true);
                       }),
-                      done, std::string(tenant)});
+                      done, stop, kind, std::string(tenant)});
   return Status::Ok();
+}
+
+void StreamWorkers::EndEndless() {
+  std::lock_guard<std::mutex> lock(mu_);
+  endless_ended_ = true;
+  for (auto& w : workers_) {
+    if (w.kind == StreamKind::kEndless) w.stop->store(true);
+  }
 }
 
 void StreamWorkers::StopAll() {
@@ -46,6 +59,7 @@ void StreamWorkers::StopAll() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    for (auto& w : workers_) w.stop->store(true);
     workers.swap(workers_);
   }
   for (auto& w : workers) w.thread.join();

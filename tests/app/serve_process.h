@@ -97,19 +97,42 @@ class ServeProcess {
   // (the process is then killed).
   int TerminateWithin(int timeout_ms) {
     if (pid_ <= 0) return 0;
-    kill(pid_, SIGTERM);
+    Signal(SIGTERM);
+    const int code = WaitExit(timeout_ms);
+    if (code == kStillRunning) {
+      Kill();
+      return -1;
+    }
+    return code;
+  }
+
+  // Sends `sig`; does not wait.
+  void Signal(int sig) {
+    if (pid_ > 0) kill(pid_, sig);
+  }
+  static constexpr int kStillRunning = -2;
+  // Waits up to `timeout_ms` for the exit: its code, -1 when a signal ended it, or
+  // kStillRunning. Once it has exited, what it printed after its banner goes to
+  // `output`.
+  int WaitExit(int timeout_ms, std::string* output = nullptr) {
+    if (pid_ <= 0) return 0;
     int status = 0;
-    for (int waited = 0; waited < timeout_ms; waited += 10) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        if (out_) fclose(out_);
-        out_ = nullptr;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
+    for (int waited = 0;; waited += 10) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
+      if (waited >= timeout_ms) return kStillRunning;
       usleep(10'000);
     }
-    Kill();
-    return -1;
+    pid_ = -1;
+    if (out_) {
+      char buffer[4096];
+      size_t n;
+      while ((n = fread(buffer, 1, sizeof(buffer), out_)) > 0) {
+        if (output) output->append(buffer, n);
+      }
+      fclose(out_);
+    }
+    out_ = nullptr;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   const std::string& key() const { return key_; }
 
