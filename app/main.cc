@@ -14,6 +14,7 @@
 #include "core/time_format.h"
 #include "api/server.h"
 #include "app/cli.h"
+#include "app/revision.h"
 #include "engine/engine.h"
 #include "events/chain.h"
 #include "events/codec.h"
@@ -358,7 +359,7 @@ int Export(int argc, char** argv) {
 }
 
 int Version() {
-  std::printf("ledgerflow %s (source %s)\n", LEDGERFLOW_VERSION, LEDGERFLOW_REVISION);
+  std::printf("ledgerflow %s (source %s)\n", LEDGERFLOW_VERSION, kSourceRevision);
   return 0;
 }
 

@@ -40,6 +40,18 @@ TEST(CliCommandsTest, VersionNamesTheReleaseAndTheSource) {
     EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(^ledgerflow \d+\.\d+\.\d+ \(source \S+\)\n$)")))
         << r.output;
   }
+  // Built from a checkout: the revision is its HEAD (read at build time, not when
+  // CMake last configured).
+  FILE* git = popen("git -C " LEDGERFLOW_SOURCE_DIR " rev-parse --short=12 HEAD 2>/dev/null", "r");
+  ASSERT_NE(git, nullptr);
+  char head[64] = {0};
+  const bool read = fgets(head, sizeof(head), git) != nullptr;
+  pclose(git);
+  if (read) {
+    std::string revision(head);
+    revision.erase(revision.find_last_not_of("\n") + 1);
+    EXPECT_NE(Cli("--version").output.find("(source " + revision), std::string::npos) << revision;
+  }
 }
 
 TEST(CliCommandsTest, UsageErrorsExit2AndFailuresExit1) {
