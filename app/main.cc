@@ -156,9 +156,15 @@ int Serve(int argc, char** argv) {
   engine::EngineOptions engine_options;
   engine_options.default_max_concurrent_runs = static_cast<int>(*max_runs);
   engine_options.allow_scripts = flags.Has("allow-scripts");
+  engine_options.script_state_dir = flags.Get("data-dir") + "/running-scripts";
   engine::Engine engine((*ledger)->store(), (*ledger)->runner(), (*ledger)->workflow_view(),
                         (*ledger)->run_view(), (*ledger)->runs(), engine_options);
   if (Status s = engine.Start(); !s.ok()) return Fail(s.ToString());
+  if (engine.orphan_processes_killed() > 0) {
+    api::log::Write(api::log::Level::kWarn, "orphan_scripts_killed",
+                    {{"processes", uint64_t{engine.orphan_processes_killed()}},
+                     {"cause", "script steps of the previous process were still running"}});
+  }
   api::Server server(**ledger, options);
   if (Status s = server.Start(); !s.ok()) return Fail(s.ToString());
 

@@ -15,7 +15,7 @@ Engine::Engine(events::EventStore& store, projections::ProjectionRunner& runner,
                EngineOptions options)
     : store_(store), runner_(runner), workflows_(workflows), runs_(runs), commands_(commands),
       options_(options), inbox_(std::make_shared<Inbox>()), http_(std::make_unique<HttpCalls>()),
-      scripts_(std::make_unique<ScriptRuns>()) {
+      scripts_(std::make_unique<ScriptRuns>(options_.script_state_dir)) {
   inbox_->waker = http_.get();
 }
 
@@ -24,6 +24,9 @@ Engine::~Engine() { Stop(); }
 Status Engine::Start() {
   if (started_) return Status::Ok();
   started_ = true;
+  // Before any run is adopted: a script step in flight at the crash is retried only
+  // once the process of its earlier attempt is gone.
+  orphans_killed_ = scripts_->KillOrphans();
   std::weak_ptr<Inbox> weak = inbox_;
   runner_.Observe([weak](std::span<const events::Event> events) {
     auto inbox = weak.lock();

@@ -36,6 +36,9 @@ namespace ledgerflow::engine {
 struct EngineOptions {
   int default_max_concurrent_runs = 10;  // WORKFLOW_MAX_CONCURRENT_RUNS
   bool allow_scripts = false;
+  // Where running scripts are tracked, so that a start after a crash kills those the
+  // crashed process left running (engine/script_runs.h); empty: not tracked.
+  std::string script_state_dir;
 };
 
 class Engine {
@@ -48,8 +51,11 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Observes the log, loads the unfinished runs and starts the loop thread.
+  // Kills what scripts a crashed process left running, observes the log, loads the
+  // unfinished runs and starts the loop thread.
   Status Start();
+  // How many processes of such scripts Start killed.
+  size_t orphan_processes_killed() const { return orphans_killed_; }
   // Stops the loop; HTTP calls in flight are abandoned (a restart retries them under
   // their policy). Idempotent.
   void Stop();
@@ -107,6 +113,7 @@ class Engine {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
+  size_t orphans_killed_ = 0;
 
   // Loop thread only from here on.
   std::unique_ptr<HttpCalls> http_;

@@ -11,6 +11,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "service/crypto.h"
 
 extern char** environ;
 
@@ -18,6 +24,30 @@ namespace ledgerflow::engine {
 namespace {
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+int PidfdKill(int pidfd) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0));
+}
+
+// The script token in a process's environment ("" when none or unreadable: another
+// user's process, a zombie, one gone meanwhile).
+std::string TokenOf(const std::filesystem::path& proc_entry) {
+  std::ifstream in(proc_entry / "environ", std::ios::binary);
+  if (!in) return "";
+  const std::string environ_text((std::istreambuf_iterator<char>(in)),
+                                 std::istreambuf_iterator<char>());
+  const std::string prefix = std::string(ScriptRuns::kTokenVariable) + "=";
+  size_t start = 0;
+  while (start < environ_text.size()) {
+    size_t end = environ_text.find('\0', start);
+    if (end == std::string::npos) end = environ_text.size();
+    if (environ_text.compare(start, prefix.size(), prefix) == 0) {
+      return environ_text.substr(start + prefix.size(), end - start - prefix.size());
+    }
+    start = end + 1;
+  }
+  return "";
+}
 
 // Reads what `fd` has now into `out` (up to the cap, the rest dropped); false at EOF.
 bool Drain(int fd, std::string& out) {
@@ -36,6 +66,38 @@ bool Drain(int fd, std::string& out) {
 
 }  // namespace
 
+ScriptRuns::ScriptRuns(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+
+size_t ScriptRuns::KillOrphans() {
+  namespace fs = std::filesystem;
+  if (state_dir_.empty()) return 0;
+  std::error_code ec;
+  std::set<std::string> tokens;
+  for (const auto& entry : fs::directory_iterator(state_dir_, ec)) {
+    tokens.insert(entry.path().filename().string());
+  }
+  size_t killed = 0;
+  // Again while a pass finds some: a process may fork while its group is killed.
+  for (int pass = 0; pass < 10 && !tokens.empty(); ++pass) {
+    size_t found = 0;
+    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(name));
+      if (pid == ::getpid()) continue;
+      // The pidfd first, the environment then: a pid reused in between is not killed.
+      const int pidfd = PidfdOpen(pid);
+      if (pidfd < 0) continue;
+      if (tokens.count(TokenOf(entry.path())) && PidfdKill(pidfd) == 0) ++found;
+      ::close(pidfd);
+    }
+    killed += found;
+    if (found == 0) break;
+  }
+  for (const std::string& token : tokens) fs::remove(fs::path(state_dir_) / token, ec);
+  return killed;
+}
+
 ScriptRuns::~ScriptRuns() {
   for (auto& [id, s] : scripts_) {
     if (!s.exited) ::kill(-s.pid, SIGKILL);
@@ -48,6 +110,11 @@ void ScriptRuns::Close(Script& s) {
   for (int* fd : {&s.out, &s.err, &s.pidfd}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
+  }
+  if (!s.token.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(std::filesystem::path(state_dir_) / s.token, ec);
+    s.token.clear();
   }
 }
 
@@ -90,6 +157,32 @@ uint64_t ScriptRuns::Start(const std::string& command, const std::vector<std::st
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
   for (const std::string& e : env) env_strings.push_back(e);
+  if (!state_dir_.empty()) {
+    // The file exists before the process does: a crash in between leaves a file that
+    // names no process, never a process no file names.
+    s.token = service::RandomHex(12);
+    const std::string file = state_dir_ + "/" + s.token;
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir_, ec);
+    const int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      s.outcome.start_error = "cannot track the script in " + state_dir_ + ": " + std::strerror(errno);
+      s.token.clear();
+      s.exited = true;
+      ::close(out[0]);
+      ::close(out[1]);
+      ::close(err[0]);
+      ::close(err[1]);
+      posix_spawn_file_actions_destroy(&actions);
+      posix_spawnattr_destroy(&attr);
+      scripts_.emplace(id, std::move(s));
+      return id;
+    }
+    const std::string line = command.substr(0, command.find('\n')) + "\n";
+    (void)!::write(fd, line.data(), line.size());  // for whoever looks in the directory
+    ::close(fd);
+    env_strings.push_back(std::string(kTokenVariable) + "=" + s.token);
+  }
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -2,6 +2,16 @@
 // /bin/sh -c <command> in a process group of its own, stdout and stderr read through
 // non-blocking pipes (each kept up to kMaxOutputBytes), the exit seen through a pidfd.
 // At its deadline the whole group is killed. Loop thread only.
+//
+// Across a crash: a script outlives a server killed with SIGKILL (nothing of ours runs
+// to kill its group), and its step is retried after the restart. So each script
+// carries a token in its environment (LEDGERFLOW_SCRIPT_TOKEN, inherited by what it
+// starts) and has a file named by that token in the state directory while it runs;
+// the next start of the engine kills every process whose environment holds the token
+// of a file left there (KillOrphans) before any step is retried. No fsync: the files
+// only have to outlive the process (the page cache does); a power cut ends the
+// scripts too. A script that clears its environment, or starts a process that does,
+// escapes this.
 #pragma once
 
 #include <sys/types.h>
@@ -26,7 +36,10 @@ class ScriptRuns {
  public:
   static constexpr size_t kMaxOutputBytes = size_t{1} << 20;
 
-  ScriptRuns() = default;
+  static constexpr char kTokenVariable[] = "LEDGERFLOW_SCRIPT_TOKEN";
+
+  // `state_dir` empty: scripts are not tracked across a crash.
+  explicit ScriptRuns(std::string state_dir = "");
   ~ScriptRuns();
   ScriptRuns(const ScriptRuns&) = delete;
   ScriptRuns& operator=(const ScriptRuns&) = delete;
@@ -37,6 +50,10 @@ class ScriptRuns {
                  int64_t deadline_ms, std::function<void(ScriptOutcome)> done);
   // Kills a script (its process group); its `done` never runs.
   void Cancel(uint64_t id);
+  // Kills the processes of the scripts that an earlier process left running (their
+  // files in the state directory), then forgets them. Returns how many processes it
+  // killed. Call before any Start.
+  size_t KillOrphans();
   // The fds to wait on (pipes and pidfds).
   std::vector<int> fds() const;
   // Reads what the scripts wrote, kills those past their deadline, reaps those that
@@ -48,6 +65,7 @@ class ScriptRuns {
 
  private:
   struct Script {
+    std::string token;  // its file in the state directory, when tracked
     pid_t pid = -1;
     int out = -1, err = -1, pidfd = -1;
     int64_t deadline_ms = 0;
@@ -56,8 +74,10 @@ class ScriptRuns {
     ScriptOutcome outcome;
     std::function<void(ScriptOutcome)> done;
   };
-  static void Close(Script& s);
+  // Closes its fds and removes its file.
+  void Close(Script& s);
 
+  const std::string state_dir_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Script> scripts_;
 };

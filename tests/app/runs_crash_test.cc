@@ -3,11 +3,16 @@
 // their workflow, then started again on the same data directory. What must hold: a
 // wait keeps its deadline, an attempt in flight counts as failed and is retried under
 // its policy (and only then), pending runs start in dispatch order within the limit,
-// and no step's completion is recorded twice.
+// and no step's completion is recorded twice; a script left running by the killed
+// process is killed before its step is retried.
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -108,7 +113,9 @@ class RunsCrashTest : public ::testing::Test {
   // Starts the binary on the data directory (the first start keeps the owner key).
   void Start() {
     const auto started = std::chrono::steady_clock::now();
-    serve_ = std::make_unique<ServeProcess>(data_, std::vector<std::string>{"--log-level", "warn"});
+    std::vector<std::string> flags = {"--log-level", "warn"};
+    flags.insert(flags.end(), extra_flags_.begin(), extra_flags_.end());
+    serve_ = std::make_unique<ServeProcess>(data_, flags);
     // EXPECT, not ASSERT: the helpers go on with a client that fails every request.
     EXPECT_FALSE(serve_->url().empty()) << "the server did not start";
     if (key_.empty()) key_ = serve_->key();
@@ -239,6 +246,7 @@ class RunsCrashTest : public ::testing::Test {
 
   TempDir dir_;
   std::string data_;
+  std::vector<std::string> extra_flags_;  // of every start
   std::string key_;
   std::unique_ptr<ServeProcess> serve_;
   std::unique_ptr<HttpClient> client_;
@@ -428,6 +436,66 @@ TEST_F(RunsCrashTest, PendingRunsBeyondTheLimitSurviveAKillAndStartInDispatchOrd
   EXPECT_EQ(concurrency.most(), 1);
   std::lock_guard<std::mutex> lock(order_mu);
   EXPECT_EQ(order, (std::vector<int>{0, 1, 1, 2, 3, 4, 5}));
+}
+
+// Alive, and not a zombie (nothing may reap the orphans of a killed server here).
+bool ProcessAlive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  const char state = stat[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+TEST_F(RunsCrashTest, AScriptLeftRunningByAKillIsKilledBeforeItsStepIsRetried) {
+  extra_flags_ = {"--allow-scripts"};
+  Start();
+  const std::string d = dir_.path().string();
+  // The first attempt records its shell's pid and its child's, then waits; the retry
+  // finds the marker and ends at once.
+  const std::string command = "if [ -e " + d + "/first ]; then echo retried; exit 0; fi; touch " +
+                              d + "/first; sleep 120 & echo $$ $! > " + d + "/pids.tmp; mv " + d +
+                              "/pids.tmp " + d + "/pids; wait";
+  const std::string wf = Create(R"({"name": "script-crash", "steps": [
+    {"id": "s", "type": "script", "config": {"command": ")" + command + R"(", "timeout_seconds": 300},
+     "retry": {"max_attempts": 2, "backoff_seconds": 0}}]})");
+  const std::string run_id = Dispatch(wf);
+  pid_t shell = 0, child = 0;
+  for (int i = 0; i < 3000 && shell == 0; ++i) {
+    std::ifstream pids(d + "/pids");
+    if (!(pids >> shell >> child)) shell = 0;
+    if (shell == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(shell, 0) << "the script did not start";
+  serve_->Kill();
+  // The crash left both running: what the restart must deal with.
+  EXPECT_TRUE(ProcessAlive(shell));
+  EXPECT_TRUE(ProcessAlive(child));
+  client_.reset();
+  Start();
+  // Killed by the engine's start, before the step's retry.
+  for (int i = 0; i < 500 && (ProcessAlive(shell) || ProcessAlive(child)); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_FALSE(ProcessAlive(shell)) << "the first attempt's shell outlived the restart";
+  EXPECT_FALSE(ProcessAlive(child)) << "the process the first attempt started outlived the restart";
+  json::Document run = WaitForEnd(run_id);
+  EXPECT_EQ(Str(run, "status"), "completed") << json::Serialize(run);
+  const json::Value& step = StepOf(run, "s");
+  EXPECT_EQ(Int(step, "attempt"), 2);
+  EXPECT_EQ(json::GetString(step["output"], "stdout").value_or(""), "retried\n");
+  const auto events = RunEvents(run_id);
+  ASSERT_EQ(CountOf(events, "run.step_retrying", "s"), 1u);
+  for (const RunEvent& e : events) {
+    if (e.type == "run.step_retrying") {
+      EXPECT_THAT(e.error, HasSubstr(kInterrupted));
+    }
+  }
+  ExpectOneCompletionPerCompletedStep(run_id, run);
+  // No script runs: nothing is tracked any more.
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(data_ + "/running-scripts", ec)) << ec.message();
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ void TestServer::Start() {
   auto ledger = service::Ledger::Open(options_);
   if (!ledger.ok()) throw std::runtime_error(ledger.status().ToString());
   ledger_ = std::move(*ledger);
+  // As the server binary does.
+  if (engine_options_.script_state_dir.empty()) {
+    engine_options_.script_state_dir = options_.data_dir + "/running-scripts";
+  }
   engine_ = std::make_unique<engine::Engine>(ledger_->store(), ledger_->runner(),
                                              ledger_->workflow_view(), ledger_->run_view(),
                                              ledger_->runs(), engine_options_);
