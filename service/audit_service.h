@@ -49,7 +49,7 @@ class AuditService {
   StatusOr<AuditPage> Events(const Caller& caller, const AuditQuery& query) const;
 
   // Calls `sink` with every matching event (ignoring limit) until it returns false.
-  // Holds at most one event in memory.
+  // Holds at most one event in memory (with a stream filter, a page of the stream's).
   Status Export(const Caller& caller, const AuditQuery& query,
                 const std::function<bool(const events::Event&)>& sink) const;
 
@@ -66,6 +66,10 @@ class AuditService {
                 const std::atomic<bool>& stop, std::chrono::milliseconds heartbeat) const;
 
  private:
+  // Export of one stream, read through the store's stream index.
+  Status ExportStream(const Caller& caller, const AuditQuery& query,
+                      const std::function<bool(const events::Event&)>& sink) const;
+
   events::EventStore& store_;
   const projections::AuditProjection& index_;
   projections::ProjectionRunner& runner_;

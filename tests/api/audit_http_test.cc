@@ -1,4 +1,5 @@
 // Keys, the audit trail and the live feed over real HTTP.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <set>
@@ -225,6 +226,49 @@ TEST_F(AuditHttpTest, AuditFiltersAndCursorPaging) {
   EXPECT_EQ(client_->Get("/api/audit/events?limit=0").status, 400);
   EXPECT_EQ(client_->Get("/api/audit/events?since=yesterday").status, 400);
   EXPECT_EQ(client_->Get("/api/audit/events?format=xml").status, 400);
+}
+
+// A stream is read through the store's stream index: more versions than one page of
+// it, the cursor, the other filters, the NDJSON form, and another org's stream.
+TEST_F(AuditHttpTest, AStreamsEventsArePagedFromItsOwnIndex) {
+  const std::string a = Create(*client_, "a");
+  Create(*client_, "b");
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(client_->Send("PATCH", "/api/workflows/" + a,
+                            R"({"description":"v)" + std::to_string(i) + R"("})",
+                            {"Content-Type: application/merge-patch+json"})
+                  .status,
+              200);
+    if (i == 150) Create(*client_, "between");
+  }
+  std::vector<uint64_t> versions;
+  std::string after = "0";
+  for (int guard = 0; guard < 100; ++guard) {
+    auto page = ParseJson(
+        client_->Get("/api/audit/events?limit=40&stream=workflow-" + a + "&after=" + after).body);
+    for (const auto& e : page["events"].GetArray()) {
+      EXPECT_EQ(std::string(e["stream"].GetString()), "workflow-" + a);
+      versions.push_back(e["stream_version"].GetUint64());
+    }
+    if (page["next_after"].IsNull()) break;
+    after = std::to_string(page["next_after"].GetUint64());
+  }
+  ASSERT_EQ(versions.size(), 301u);
+  for (size_t i = 0; i < versions.size(); ++i) EXPECT_EQ(versions[i], i + 1);
+  auto created = ParseJson(
+      client_->Get("/api/audit/events?stream=workflow-" + a + "&type=workflow.created").body);
+  EXPECT_EQ(created["events"].Size(), 1u);
+  const std::string ndjson =
+      client_->Get("/api/audit/events?format=ndjson&stream=workflow-" + a).body;
+  EXPECT_EQ(std::count(ndjson.begin(), ndjson.end(), '\n'), 301);
+  // Another organisation sees nothing of it: the same answer as an unknown stream.
+  HttpClient globex(server_->url());
+  globex.set_token(server_->CreateKey("globex", core::Role::kOwner));
+  auto theirs = globex.Get("/api/audit/events?stream=workflow-" + a);
+  EXPECT_EQ(theirs.status, 200);
+  EXPECT_EQ(ParseJson(theirs.body)["events"].Size(), 0u);
+  EXPECT_EQ(ParseJson(globex.Get("/api/audit/events?stream=workflow-wf_nope").body)["events"].Size(),
+            0u);
 }
 
 TEST_F(AuditHttpTest, NdjsonExportStreamsTheWholeOrgHistory) {
