@@ -50,6 +50,11 @@ Connection::Connection(const std::shared_ptr<Pistache::Tcp::Peer>& peer,
 }
 
 Connection::~Connection() {
+  // The last owner may be any thread (the sweeper, a command's answer), and the
+  // reactor's own reference is dropped inside Pistache, where no sanitizer sees it:
+  // taking the mutex the reactor took last (OnDisconnected) orders everything the
+  // reactor did before what follows, visibly.
+  std::lock_guard<std::mutex> lock(mu_);
   open_connections_->fetch_sub(1, std::memory_order_relaxed);
   Http().open_connections.Add(-1);
   if (orphan_fd_ >= 0) ::close(orphan_fd_);

@@ -17,7 +17,6 @@ using Pistache::Http::Code;
 namespace {
 
 constexpr size_t kMaxRequestIdLength = 128;
-constexpr const char* kConnectionData = "ledgerflow.connection";
 
 bool IsPrintable(std::string_view s) {
   for (char c : s) {
@@ -43,10 +42,6 @@ std::string RequestIdOf(const HttpRequest& request) {
     return *raw;
   }
   return NewRequestId();
-}
-
-std::shared_ptr<Connection> ConnectionOf(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  return std::static_pointer_cast<Connection>(peer->tryGetData(kConnectionData));
 }
 
 std::optional<Code> CodeOf(int status) {
@@ -107,7 +102,7 @@ void HttpHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer)
   peer->putData(ParserData, std::make_shared<Pistache::Http::RequestParser>(0));
   auto connection = std::make_shared<Connection>(peer, transport(), limits_.framing,
                                                  callbacks_, open_connections_);
-  peer->putData(kConnectionData, connection);
+  connections_[peer.get()] = connection;
   sweeper_->Add(connection);
   if (limits_.drain->draining.load()) {
     Status stopping = Status(StatusCode::kUnavailable, "The server is shutting down; retry")
@@ -181,12 +176,16 @@ void ConnectionSweeper::Run() {
 }
 
 void HttpHandler::onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  if (auto connection = ConnectionOf(peer)) connection->OnDisconnected();
+  auto it = connections_.find(peer.get());
+  if (it == connections_.end()) return;
+  it->second->OnDisconnected();
+  connections_.erase(it);
 }
 
 void HttpHandler::onInput(const char* buffer, size_t len,
                           const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
-  if (auto connection = ConnectionOf(peer)) connection->OnInput(std::string_view(buffer, len));
+  auto it = connections_.find(peer.get());
+  if (it != connections_.end()) it->second->OnInput(std::string_view(buffer, len));
 }
 
 void HttpHandler::onRequest(const Pistache::Http::Request&, Pistache::Http::ResponseWriter) {}

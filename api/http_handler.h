@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <pistache/http.h>
@@ -82,6 +83,10 @@ class HttpHandler : public Pistache::Http::Handler {
   std::shared_ptr<std::atomic<size_t>> open_connections_;
   std::shared_ptr<const Connection::Callbacks> callbacks_;
   std::shared_ptr<ConnectionSweeper> sweeper_;
+  // This clone's connections (Pistache gives each reactor thread its own clone, and
+  // calls it on that thread only). Held here, not in the peer's data, so that every
+  // owner of a connection is our code, where the sanitizers see the hand-offs.
+  std::unordered_map<const Pistache::Tcp::Peer*, std::shared_ptr<Connection>> connections_;
 };
 
 }  // namespace ledgerflow::api
