@@ -193,10 +193,20 @@ void WorkflowService::CreateIdempotent(const Caller& caller, CreateWorkflowInput
   claim.request_id = caller.request_id;
   claim.events.push_back({std::string(core::kIdempotencyClaimed), 1, json::Serialize(data),
                           std::nullopt});
-  auto claimed = store_.Append(std::move(claim));
-  if (claimed.ok()) return FinishClaimed(caller, std::move(id), shared_input, std::move(reply));
-  if (claimed.status().code() != StatusCode::kConflict) return reply(claimed.status(), false);
+  // The claim's commit is waited for by no thread: the rest runs from its callback.
+  store_.AppendAsync(std::move(claim), [this, caller, id, claim_stream, shared_input,
+                                        fingerprint = idempotency.fingerprint,
+                                        reply](StatusOr<events::AppendResult> claimed) {
+    if (claimed.ok()) return FinishClaimed(caller, id, shared_input, reply);
+    if (claimed.status().code() != StatusCode::kConflict) return reply(claimed.status(), false);
+    AnswerClaimedBefore(caller, claim_stream, fingerprint, shared_input, reply);
+  });
+}
 
+void WorkflowService::AnswerClaimedBefore(const Caller& caller, const std::string& claim_stream,
+                                          const std::string& fingerprint,
+                                          std::shared_ptr<CreateWorkflowInput> shared_input,
+                                          CreateReply reply) {
   // Claimed before: by this request's first attempt, or by another request.
   auto history = store_.ReadStream(claim_stream, 1, 1);
   if (!history.ok()) return reply(history.status(), false);
@@ -206,7 +216,7 @@ void WorkflowService::CreateIdempotent(const Caller& caller, CreateWorkflowInput
   }
   auto first = json::Parse(history->front().data);
   if (!first.ok()) return reply(DataLoss("idempotency claim is unreadable"), false);
-  if (json::GetString(*first, "request_fingerprint").value_or("") != idempotency.fingerprint) {
+  if (json::GetString(*first, "request_fingerprint").value_or("") != fingerprint) {
     return reply(Conflict("This Idempotency-Key was used for a create with another body")
                      .WithReason("idempotency_key_reused"),
                  false);

@@ -124,15 +124,20 @@ class WorkflowService {
   using Decision = std::function<StatusOr<std::vector<core::PendingEvent>>(
       const core::WorkflowState&)>;
 
+  // Creates workflow `id`, or answers it when it exists already (a claimed key's).
+  void FinishClaimed(const Caller& caller, std::string id,
+                     std::shared_ptr<CreateWorkflowInput> input, CreateReply reply);
+  // The key was claimed before: the same body answers the workflow created under it,
+  // another body is 409 idempotency_key_reused.
+  void AnswerClaimedBefore(const Caller& caller, const std::string& claim_stream,
+                           const std::string& fingerprint,
+                           std::shared_ptr<CreateWorkflowInput> shared_input, CreateReply reply);
+  void CreateWithId(const Caller& caller, std::string id,
+                    std::shared_ptr<CreateWorkflowInput> input, WorkflowReply reply);
   // Loads, decides, appends; on a concurrent change of the stream, decides again
   // against the new state (up to a few times): an If-Match check inside the decision
   // then answers 409 by itself.
   // `is_new`: the id was just generated, so there is no state to load.
-  // Creates workflow `id`, or answers it when it exists already (a claimed key's).
-  void FinishClaimed(const Caller& caller, std::string id,
-                     std::shared_ptr<CreateWorkflowInput> input, CreateReply reply);
-  void CreateWithId(const Caller& caller, std::string id,
-                    std::shared_ptr<CreateWorkflowInput> input, WorkflowReply reply);
   void Execute(Caller caller, std::string id, std::shared_ptr<Decision> decide,
                WorkflowReply reply, int attempts_left, bool is_new = false);
 
