@@ -19,6 +19,8 @@
 #   SERVER_THREADS=2  --threads of both servers
 #   ROUNDS=1          measured rounds; with more, the median ratio is reported too
 #   GET_IDS=1000      workflows created before the GET runs (GETs cycle over them)
+#   LOG_LEVEL=info    --log-level of ledgerflow (info: an access-log line per request,
+#                     to a file; warn: none), to measure what the access log costs
 #   KEEP_TMP=1        keep the temporary directory (logs, data dir)
 # Nothing here is an assertion: the targets (creates >= 0.5x bare POST, GETs >= 0.7x
 # bare GET) are printed next to the measured ratios.
@@ -87,7 +89,8 @@ PIDS+=("$FLOOR_PID")
 wait_for_line "$WORK/floor.log" '^listening on [0-9]+' "$FLOOR_PID"
 FLOOR_PORT=$(sed -n 's/^listening on \([0-9]*\).*/\1/p' "$WORK/floor.log" | head -1)
 
-start_ledgerflow "$WORK/data" "$WORK/ledgerflow.log" --threads "$SERVER_THREADS"
+start_ledgerflow "$WORK/data" "$WORK/ledgerflow.log" --threads "$SERVER_THREADS" \
+  --log-level "${LOG_LEVEL:-info}"
 echo "bare_server pid $BARE_PID port $BARE_PORT; group-commit floor pid $FLOOR_PID port" \
      "$FLOOR_PORT; ledgerflow pid $LF_PID port $LF_PORT"
 
