@@ -76,8 +76,14 @@ void Export(service::AuditService& audit, StreamWorkers& streams, const service:
         chunk.clear();
       }
       return open;
-    });
-    if (open && !chunk.empty()) open = stream->Write(chunk);
+    }, &stop);
+    if (s.reason() == "shutting_down") {
+      cut = true;
+      s = Status::Ok();
+    }
+    if (open && !chunk.empty() && !cut) open = stream->Write(chunk);
+    // A write the stop interrupted is a cut too (the export was whole so far).
+    if (!open && stop.load()) cut = true;
     // A failure or a stop mid-stream cannot change the status line any more: the body
     // is left without its last chunk, so the client sees an incomplete export (never
     // one that looks whole), and the log says why.

@@ -52,6 +52,8 @@ RawStream::~RawStream() {
 }
 
 bool RawStream::SendAll(std::string_view bytes) {
+  if (broken_) return false;
+  broken_ = true;  // until every byte is sent
   while (!bytes.empty() && fd_ >= 0) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -73,7 +75,8 @@ bool RawStream::SendAll(std::string_view bytes) {
     }
     return false;
   }
-  return fd_ >= 0;
+  broken_ = fd_ < 0;
+  return !broken_;
 }
 
 bool RawStream::Write(std::string_view data) {

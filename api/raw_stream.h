@@ -30,13 +30,18 @@ class RawStream {
                                         StreamKind kind, const std::atomic<bool>& stop);
 
   RawStream(RawStream&& other) noexcept
-      : fd_(other.fd_), stop_(other.stop_), counted_in_(std::move(other.counted_in_)) {
+      : fd_(other.fd_),
+        stop_(other.stop_),
+        broken_(other.broken_),
+        counted_in_(std::move(other.counted_in_)) {
     other.fd_ = -1;
   }
   RawStream& operator=(RawStream&&) = delete;
   ~RawStream();
 
-  // Sends `data` as one chunk; false once the client is gone.
+  // Sends `data` as one chunk; false once the client is gone or a send failed part
+  // way (nothing more is sent then: bytes after a cut chunk would be read as its
+  // rest, and a client would take a cut event for a whole one).
   bool Write(std::string_view data);
   // True once the client has closed its side or reset the connection (checked
   // without blocking), so that a quiet stream notices a departed client.
@@ -51,6 +56,7 @@ class RawStream {
 
   int fd_ = -1;
   const std::atomic<bool>* stop_;
+  bool broken_ = false;  // a send failed: the stream ends without another byte
   std::shared_ptr<DrainState> counted_in_;  // a finite stream's drain, until its end
 };
 

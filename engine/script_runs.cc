@@ -1,6 +1,7 @@
 #include "engine/script_runs.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/syscall.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -29,11 +31,11 @@ int PidfdKill(int pidfd) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0));
 }
 
-// The script token in a process's environment ("" when none or unreadable: another
-// user's process, a zombie, one gone meanwhile).
-std::string TokenOf(const std::filesystem::path& proc_entry) {
+// Whether a process's environment holds one of `tokens` (false when unreadable:
+// another user's process, a zombie, one gone meanwhile). Every occurrence counts.
+bool HoldsToken(const std::filesystem::path& proc_entry, const std::set<std::string>& tokens) {
   std::ifstream in(proc_entry / "environ", std::ios::binary);
-  if (!in) return "";
+  if (!in) return false;
   const std::string environ_text((std::istreambuf_iterator<char>(in)),
                                  std::istreambuf_iterator<char>());
   const std::string prefix = std::string(ScriptRuns::kTokenVariable) + "=";
@@ -41,12 +43,13 @@ std::string TokenOf(const std::filesystem::path& proc_entry) {
   while (start < environ_text.size()) {
     size_t end = environ_text.find('\0', start);
     if (end == std::string::npos) end = environ_text.size();
-    if (environ_text.compare(start, prefix.size(), prefix) == 0) {
-      return environ_text.substr(start + prefix.size(), end - start - prefix.size());
+    if (environ_text.compare(start, prefix.size(), prefix) == 0 &&
+        tokens.count(environ_text.substr(start + prefix.size(), end - start - prefix.size()))) {
+      return true;
     }
     start = end + 1;
   }
-  return "";
+  return false;
 }
 
 // Reads what `fd` has now into `out` (up to the cap, the rest dropped); false at EOF.
@@ -76,26 +79,40 @@ size_t ScriptRuns::KillOrphans() {
   for (const auto& entry : fs::directory_iterator(state_dir_, ec)) {
     tokens.insert(entry.path().filename().string());
   }
-  size_t killed = 0;
-  // Again while a pass finds some: a process may fork while its group is killed.
+  // Killed processes by pid, each with its pidfd (which also says when it is gone).
+  std::map<pid_t, int> killed;
+  // Again while a pass finds new ones: a process may fork while its group is killed.
   for (int pass = 0; pass < 10 && !tokens.empty(); ++pass) {
     size_t found = 0;
     for (const auto& entry : fs::directory_iterator("/proc", ec)) {
       const std::string name = entry.path().filename().string();
       if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
       const pid_t pid = static_cast<pid_t>(std::stol(name));
-      if (pid == ::getpid()) continue;
+      if (pid == ::getpid() || killed.count(pid)) continue;
       // The pidfd first, the environment then: a pid reused in between is not killed.
       const int pidfd = PidfdOpen(pid);
       if (pidfd < 0) continue;
-      if (tokens.count(TokenOf(entry.path())) && PidfdKill(pidfd) == 0) ++found;
-      ::close(pidfd);
+      if (HoldsToken(entry.path(), tokens) && PidfdKill(pidfd) == 0) {
+        killed.emplace(pid, pidfd);
+        ++found;
+      } else {
+        ::close(pidfd);
+      }
     }
-    killed += found;
     if (found == 0) break;
   }
+  // Gone before any step is retried (a pidfd reads as ready once its process exits);
+  // a process stuck in the kernel is waited for a few seconds at most.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (auto& [pid, pidfd] : killed) {
+    pollfd p{pidfd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    ::close(pidfd);
+  }
   for (const std::string& token : tokens) fs::remove(fs::path(state_dir_) / token, ec);
-  return killed;
+  return killed.size();
 }
 
 ScriptRuns::~ScriptRuns() {
@@ -155,7 +172,12 @@ uint64_t ScriptRuns::Start(const std::string& command, const std::vector<std::st
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  const std::string token_prefix = std::string(kTokenVariable) + "=";
+  for (char** e = environ; *e != nullptr; ++e) {
+    // A server started from a script does not hand that script's token on.
+    if (std::string_view(*e).starts_with(token_prefix)) continue;
+    env_strings.emplace_back(*e);
+  }
   for (const std::string& e : env) env_strings.push_back(e);
   if (!state_dir_.empty()) {
     // The file exists before the process does: a crash in between leaves a file that

@@ -13,11 +13,25 @@ bool MatchesAuditQuery(const events::Event& e, const AuditQuery& q) {
   return true;
 }
 
+namespace {
+
+Status Stopped() {
+  return Status(StatusCode::kUnavailable, "The server is stopping").WithReason("shutting_down");
+}
+
+}  // namespace
+
 Status AuditService::Export(const Caller& caller, const AuditQuery& query,
-                            const std::function<bool(const events::Event&)>& sink) const {
-  if (query.stream) return ExportStream(caller, query, sink);
+                            const std::function<bool(const events::Event&)>& sink,
+                            const std::atomic<bool>* stop) const {
+  if (query.stream) return ExportStream(caller, query, sink, stop);
   Status read_status;
+  bool stopped = false;
   Status scan = index_.ForEachPosition(caller.org, query.after, [&](events::Position p) {
+    if (stop && stop->load()) {
+      stopped = true;
+      return false;
+    }
     auto event = store_.ReadAt(p);
     if (!event.ok()) {
       read_status = event.status();
@@ -28,19 +42,27 @@ Status AuditService::Export(const Caller& caller, const AuditQuery& query,
     return sink(*event);
   });
   LF_RETURN_IF_ERROR(scan);
-  return read_status;
+  LF_RETURN_IF_ERROR(read_status);
+  return stopped ? Stopped() : Status::Ok();
 }
 
 Status AuditService::ExportStream(const Caller& caller, const AuditQuery& query,
-                                  const std::function<bool(const events::Event&)>& sink) const {
+                                  const std::function<bool(const events::Event&)>& sink,
+                                  const std::atomic<bool>* stop) const {
   // Through the store's stream index, a page at a time: the cost follows the stream's
   // length, not the organisation's log (a run's trace among millions of events).
   constexpr size_t kPage = 256;
   events::Version from = 1;
+  // A cursor from a page of this stream names one of its events: go on after it.
+  if (query.after > 0) {
+    auto cursor = store_.ReadAt(query.after);
+    if (cursor.ok() && cursor->stream == *query.stream) from = cursor->stream_version + 1;
+  }
   for (;;) {
     auto page = store_.ReadStream(*query.stream, from, kPage);
     LF_RETURN_IF_ERROR(page.status());
     for (const events::Event& e : *page) {
+      if (stop && stop->load()) return Stopped();
       // Stream ids are unique across organisations; another org's is not there for
       // this caller (the same answer as an unknown stream: no events).
       if (e.org != caller.org) return Status::Ok();

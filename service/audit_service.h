@@ -50,8 +50,11 @@ class AuditService {
 
   // Calls `sink` with every matching event (ignoring limit) until it returns false.
   // Holds at most one event in memory (with a stream filter, a page of the stream's).
+  // Once `stop` is set it ends, with Unavailable "shutting_down", however few events
+  // match (the flag is looked at for every event scanned).
   Status Export(const Caller& caller, const AuditQuery& query,
-                const std::function<bool(const events::Event&)>& sink) const;
+                const std::function<bool(const events::Event&)>& sink,
+                const std::atomic<bool>* stop = nullptr) const;
 
   // Re-checks the caller's org chain from its first event.
   StatusOr<ChainReport> Verify(const Caller& caller) const;
@@ -68,7 +71,8 @@ class AuditService {
  private:
   // Export of one stream, read through the store's stream index.
   Status ExportStream(const Caller& caller, const AuditQuery& query,
-                      const std::function<bool(const events::Event&)>& sink) const;
+                      const std::function<bool(const events::Event&)>& sink,
+                      const std::atomic<bool>* stop) const;
 
   events::EventStore& store_;
   const projections::AuditProjection& index_;

@@ -193,13 +193,22 @@ void WorkflowService::CreateIdempotent(const Caller& caller, CreateWorkflowInput
   claim.request_id = caller.request_id;
   claim.events.push_back({std::string(core::kIdempotencyClaimed), 1, json::Serialize(data),
                           std::nullopt});
-  // The claim's commit is waited for by no thread: the rest runs from its callback.
+  // The claim's commit is waited for by no thread. What follows it (validation, a
+  // replay's fold of the workflow's stream) runs off the writer thread that calls
+  // back: see RetryWorker.
   store_.AppendAsync(std::move(claim), [this, caller, id, claim_stream, shared_input,
                                         fingerprint = idempotency.fingerprint,
                                         reply](StatusOr<events::AppendResult> claimed) {
-    if (claimed.ok()) return FinishClaimed(caller, id, shared_input, reply);
-    if (claimed.status().code() != StatusCode::kConflict) return reply(claimed.status(), false);
-    AnswerClaimedBefore(caller, claim_stream, fingerprint, shared_input, reply);
+    if (!claimed.ok() && claimed.status().code() != StatusCode::kConflict) {
+      return reply(claimed.status(), false);
+    }
+    const bool first = claimed.ok();
+    const bool queued = retries_.Post([this, caller, id, claim_stream, shared_input,
+                                       fingerprint, reply, first] {
+      if (first) return FinishClaimed(caller, id, shared_input, reply);
+      AnswerClaimedBefore(caller, claim_stream, fingerprint, shared_input, reply);
+    });
+    if (!queued) reply(Status(StatusCode::kUnavailable, "The server is stopping"), false);
   });
 }
 
