@@ -309,20 +309,29 @@ void Connection::AbortLocked() {
 
 void Connection::PostToReactor(std::function<void()> fn) {
   // An empty write through Pistache's queue is a way onto its reactor thread: the
-  // queue is drained there, and the write's promise resolved there.
-  auto peer = peer_.lock();
-  if (!peer) return;
+  // queue is drained there, and the write's promise resolved there. When the reactor
+  // resolves it before the callback is attached, Pistache runs the callback at once,
+  // here, off the reactor: then the write is queued again. A loop, not a recursion:
+  // each nested attempt held a promise's mutex and a stack frame, without bound, when
+  // the reactor kept winning that race (seen under ThreadSanitizer).
   auto self = shared_from_this();
-  peer->send(Pistache::RawBuffer(std::string(), 0))
-      .then(
-          [self, fn](ssize_t) {
-            if (self->OnReactor()) {
-              fn();
-            } else {
-              self->PostToReactor(fn);  // resolved before the callback was attached
-            }
-          },
-          [](std::exception_ptr) {});
+  for (;;) {
+    auto peer = peer_.lock();
+    if (!peer) return;
+    // Written only by a callback run inline, on this thread, before `then` returns.
+    auto resolved_here = std::make_shared<bool>(false);
+    peer->send(Pistache::RawBuffer(std::string(), 0))
+        .then(
+            [self, fn, resolved_here](ssize_t) {
+              if (self->OnReactor()) {
+                fn();
+              } else {
+                *resolved_here = true;
+              }
+            },
+            [](std::exception_ptr) {});
+    if (!*resolved_here) return;
+  }
 }
 
 void Connection::RejectAndClose(std::string_view bytes) {

@@ -246,7 +246,15 @@ void WorkflowService::FinishClaimed(const Caller& caller, std::string id,
       return Conflict("The workflow created under this Idempotency-Key has been deleted")
           .WithReason("idempotency_key_reused");
     }
-    return GetAsOf(caller, id, state->created_at_ms);
+    // The workflow as its creating event left it (not "as of" its creation time: a
+    // change in the same millisecond would be included).
+    auto first = store_.ReadStream(core::WorkflowStream(id), 1, 1);
+    if (!first.ok()) return first.status();
+    if (first->empty()) return DataLoss("workflow " + id + " has no creating event");
+    auto created = projections::WorkflowAtPosition(store_, caller.org, id, first->front().position);
+    if (!created.ok()) return created.status();
+    return projections::WorkflowView{id, created->version, core::RenderWorkflowObject(*created),
+                                     created->stream_version};
   };
   // The request that claimed the key is the one that creates, even when a concurrent
   // retry (which saw the claim) finished the creation first: it is never a replay.
